@@ -1,0 +1,123 @@
+package httpserver
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"go.uber.org/zap"
+)
+
+// unmatchedRoute is the route label of a request that matched no route
+// pattern: a 404, a 405, or a request answered by a middleware before
+// routing, such as a CORS preflight or a 413 by Content-Length.
+const unmatchedRoute = "unmatched"
+
+// recoverPanics turns a panic in a later handler into a 500 response and an
+// Error log entry. It re-panics http.ErrAbortHandler, which net/http uses to
+// abort a response without logging.
+func recoverPanics(logger *zap.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rec := recorderFor(w)
+			defer func() {
+				p := recover()
+				if p == nil {
+					return
+				}
+				if err, ok := p.(error); ok && errors.Is(err, http.ErrAbortHandler) {
+					panic(p)
+				}
+
+				// assignRequestID runs inside this middleware, so the id is
+				// only visible in the response header.
+				logger.Error("panic while serving request",
+					zap.Any("panic", p),
+					zap.Stack("stack"),
+					zap.String("request_id", rec.Header().Get(RequestIDHeader)),
+					zap.String("method", r.Method),
+					zap.String("path", r.URL.Path))
+
+				if rec.wroteHeader {
+					// The status line is already sent; net/http ends the
+					// response when the handler returns.
+					return
+				}
+				rec.Header().Del("Content-Length")
+				WriteText(rec, http.StatusInternalServerError, "internal server error")
+			}()
+			next.ServeHTTP(rec, r)
+		})
+	}
+}
+
+// logAccess writes one Info entry per request. It logs the route pattern and
+// the path but never the query string, headers, cookies or bodies, because
+// tokens and codes travel in them.
+func logAccess(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := recorderFor(w)
+		completed := false
+		defer func() {
+			LoggerFrom(r.Context()).Info("http request",
+				zap.String("method", r.Method),
+				zap.String("route", routePattern(r)),
+				zap.String("path", r.URL.Path),
+				zap.Int("status", rec.finalStatus(completed)),
+				zap.Int64("bytes", rec.bytes),
+				zap.Duration("duration", time.Since(start)),
+				zap.String("remote_addr", r.RemoteAddr))
+		}()
+		next.ServeHTTP(rec, r)
+		completed = true
+	})
+}
+
+// routePattern returns the chi route pattern that matched r, or
+// unmatchedRoute. It must run before the chi router returns, because the
+// router recycles its routing context afterwards.
+func routePattern(r *http.Request) string {
+	if pattern := chi.RouteContext(r.Context()).RoutePattern(); pattern != "" {
+		return pattern
+	}
+	return unmatchedRoute
+}
+
+// setSecurityHeaders adds the response headers for a server that serves
+// JSON and redirects only. Handlers may overwrite them, for example a page
+// that needs its own Content-Security-Policy.
+func setSecurityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		// Browsers ignore Strict-Transport-Security over plain HTTP, and a
+		// TLS-terminating proxy in front of this server sets its own.
+		if r.TLS != nil {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limitBody rejects a request whose Content-Length exceeds maxBytes with 413
+// and caps the body of every other request at maxBytes, so a handler's read
+// fails with *http.MaxBytesError (see IsBodyTooLarge) once it passes the cap.
+func limitBody(maxBytes int64) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.ContentLength > maxBytes {
+				// The body stays unread, so the connection cannot be reused.
+				w.Header().Set("Connection", "close")
+				WriteText(w, http.StatusRequestEntityTooLarge, "request body too large")
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, maxBytes)
+			next.ServeHTTP(w, r)
+		})
+	}
+}

@@ -1,0 +1,40 @@
+package httpserver
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+)
+
+// WriteText writes msg as a text/plain response with the given status.
+func WriteText(w http.ResponseWriter, status int, msg string) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(msg))
+}
+
+// WriteJSON writes v encoded as JSON with the given status. If v cannot be
+// encoded, it writes a plain-text 500 instead, because nothing is sent
+// before encoding succeeds.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		WriteText(w, http.StatusInternalServerError, "internal server error")
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}
+
+// IsBodyTooLarge reports whether err comes from reading a request body past
+// the limit that the body limit middleware sets. A handler answers such an
+// error with 413 Request Entity Too Large.
+func IsBodyTooLarge(err error) bool {
+	var maxBytesErr *http.MaxBytesError
+	return errors.As(err, &maxBytesErr)
+}
