@@ -1,0 +1,124 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
+)
+
+// A claim reserves a unique value (a user name, an email, a role name) for
+// one owner. Its _id is "<kind>:<normalised value>", so taking a value is one
+// atomic insert and looking it up is one _id read, on both engines.
+type claim struct {
+	ID        string    `bson:"_id"`
+	Owner     string    `bson:"owner"`
+	CreatedAt time.Time `bson:"createdAt"`
+}
+
+const (
+	claimUserName = "user.name"
+	claimEmail    = "user.email"
+	claimRoleName = "role.name"
+)
+
+// orphanAge is how old a claim must be before it can be taken over as a
+// leftover. It uses the wall clock, not the store's clock, because it guards
+// against a race between live requests.
+const orphanAge = time.Minute
+
+type claims struct {
+	coll *mongo.Collection
+}
+
+var folder = cases.Fold()
+
+// NormalizeUserName returns the form under which user names are unique:
+// Unicode NFKC, then case folding, then NFKC again (folding can denormalise).
+func NormalizeUserName(name string) string {
+	return norm.NFKC.String(folder.String(norm.NFKC.String(strings.TrimSpace(name))))
+}
+
+// NormalizeEmail returns the form under which emails are unique: trimmed and
+// lower-cased.
+func NormalizeEmail(email string) string {
+	return strings.ToLower(strings.TrimSpace(email))
+}
+
+func claimID(kind, key string) string { return kind + ":" + key }
+
+// take reserves key for owner. When the claim is held by another owner, held
+// reports whether that owner still uses the value; a claim left behind by a
+// crash between two steps (held returns false) is released and taken over.
+func (c *claims) take(ctx context.Context, kind, key, owner string,
+	held func(ctx context.Context, owner string) (bool, error)) error {
+	id := claimID(kind, key)
+	for attempt := 0; attempt < 2; attempt++ {
+		_, err := c.coll.InsertOne(ctx, claim{ID: id, Owner: owner, CreatedAt: time.Now()})
+		if err == nil {
+			return nil
+		}
+		if !isDuplicateKey(err) {
+			return wrap("claim "+kind, err)
+		}
+		current, err := c.read(ctx, kind, key)
+		if errors.Is(err, ErrNotFound) {
+			continue // released meanwhile: try again
+		}
+		if err != nil {
+			return err
+		}
+		if current.Owner == owner {
+			return nil
+		}
+		// A fresh claim may belong to a creation still in progress, whose
+		// document is not written yet: only an old one can be a leftover.
+		if time.Since(current.CreatedAt) < orphanAge {
+			return ErrAlreadyExists
+		}
+		stillHeld, err := held(ctx, current.Owner)
+		if err != nil {
+			return err
+		}
+		if stillHeld {
+			return ErrAlreadyExists
+		}
+		if err := c.release(ctx, kind, key, current.Owner); err != nil {
+			return err
+		}
+	}
+	return ErrAlreadyExists
+}
+
+// owner returns the id that holds key, or ErrNotFound.
+func (c *claims) owner(ctx context.Context, kind, key string) (string, error) {
+	doc, err := c.read(ctx, kind, key)
+	if err != nil {
+		return "", err
+	}
+	return doc.Owner, nil
+}
+
+func (c *claims) read(ctx context.Context, kind, key string) (*claim, error) {
+	var doc claim
+	err := c.coll.FindOne(ctx, bson.D{{Key: "_id", Value: claimID(kind, key)}}).Decode(&doc)
+	if err != nil {
+		return nil, wrap("read claim "+kind, err)
+	}
+	return &doc, nil
+}
+
+// release frees key if owner holds it; releasing a claim held by someone
+// else, or no claim, does nothing.
+func (c *claims) release(ctx context.Context, kind, key, owner string) error {
+	_, err := c.coll.DeleteOne(ctx, bson.D{
+		{Key: "_id", Value: claimID(kind, key)},
+		{Key: "owner", Value: owner},
+	})
+	return wrap("release claim "+kind, err)
+}

@@ -1,0 +1,25 @@
+// Package storage keeps users, roles, OAuth clients, signing keys and token
+// sessions in MongoDB through the official Go driver.
+//
+// The same code runs against a real MongoDB (a URI is configured) and against
+// the embedded FerretDB engine (no URI; see embedded.go), so it relies only on
+// what both guarantee:
+//
+//   - Inserting a document whose _id or unique key is taken, and deleteOne,
+//     are atomic: of many concurrent callers exactly one wins. Every step that
+//     must be atomic (a name claim, a refresh token rotation, a lockout slot)
+//     is built on one of these two operations.
+//   - findAndModify and updateOne with a filter are not atomic on the embedded
+//     engine, and neither engine offers transactions here. Plain updates are
+//     therefore last-writer-wins and never guard a security decision.
+//   - A lookup by _id is far cheaper than one by a secondary index on the
+//     embedded engine, so every hot lookup goes by _id. User names and emails
+//     are reached through claim documents whose _id is the normalised key
+//     (claims.go).
+//   - TTL indexes are not implemented by the embedded engine: documents with
+//     an expiresAt field are removed by Store.Sweep, which runs periodically.
+//
+// Files: store.go opens the connection and creates indexes; embedded.go runs
+// the embedded engine behind a lock file; users.go, roles.go, clients.go and
+// keys.go hold one repository each; lockout.go counts failed logins.
+package storage

@@ -1,0 +1,57 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+)
+
+// ErrNotFound reports that the requested document does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrAlreadyExists reports that a unique value (an id, a user name, an email,
+// a role name) is taken. Use errors.As with *AlreadyExistsError for the field.
+var ErrAlreadyExists = errors.New("already exists")
+
+// ErrLocked reports that an account has reached its failed-login limit.
+var ErrLocked = errors.New("account locked")
+
+// AlreadyExistsError names the unique field whose value is taken.
+type AlreadyExistsError struct {
+	Kind  string // "user", "role", "client", ...
+	Field string // "userName", "email", "name", "_id"
+}
+
+func (e *AlreadyExistsError) Error() string {
+	return fmt.Sprintf("%s with this %s already exists", e.Kind, e.Field)
+}
+
+// Is makes errors.Is(err, ErrAlreadyExists) true.
+func (e *AlreadyExistsError) Is(target error) bool { return target == ErrAlreadyExists }
+
+// isDuplicateKey reports whether err is a MongoDB duplicate-key error (code 11000).
+func isDuplicateKey(err error) bool {
+	return mongo.IsDuplicateKeyError(err)
+}
+
+// wrap adds the operation to a driver error, turning "no documents" into ErrNotFound.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return ErrNotFound
+	}
+	return fmt.Errorf("storage: %s: %w", op, err)
+}
+
+// IsUnavailable reports whether err comes from a storage connection problem
+// (the server unreachable, a timeout) rather than from the request itself.
+func IsUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	return mongo.IsNetworkError(err) || mongo.IsTimeout(err) ||
+		errors.Is(err, mongo.ErrClientDisconnected)
+}
