@@ -3,8 +3,8 @@ package configs
 import "time"
 
 // Config is the whole server configuration. The yaml tag of each field is its option path
-// segment, the usage tag is its help text, and the secret tag marks values that must
-// never be printed: "value" hides the whole value, "uri" hides the password of a URI.
+// segment, and the usage tag is its help text. The secret tag marks a value that is never
+// printed: "value" hides the whole value, and "uri" hides the password inside a URI.
 type Config struct {
 	Listen              string `yaml:"listen" usage:"TCP address (host:port) the HTTP server listens on"`
 	Issuer              string `yaml:"issuer" usage:"issuer URL; empty derives http://localhost:PORT from listen"`

@@ -298,10 +298,10 @@ func mapLines(n *yaml.Node, path string, lines map[int]lineEntry) {
 			_, leaf := lookupOption(childPath)
 			switch {
 			case leaf && value.Kind == yaml.SequenceNode:
+				record(value, childPath)
 				for _, item := range value.Content {
 					record(item, childPath)
 				}
-				record(value, childPath)
 			case leaf || value.Kind == yaml.ScalarNode || value.Kind == yaml.AliasNode:
 				record(value, childPath)
 			default:

@@ -10,9 +10,8 @@ import (
 const redactedMark = "[redacted]"
 
 // Redacted returns the options as a map from yaml path to value, for logging the effective
-// configuration. Secret values are replaced with "[redacted]" when set, the password of
-// mongodb-uri is replaced with "xxxxx", durations are strings such as "15m", and lists
-// are []string.
+// configuration. A secret that is set becomes "[redacted]", and the password inside
+// mongodb-uri becomes "xxxxx". Durations are strings such as "15m", and lists are []string.
 func (c Config) Redacted() map[string]any {
 	root := reflect.ValueOf(&c)
 	out := make(map[string]any, len(allOptions()))

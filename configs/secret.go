@@ -23,9 +23,9 @@ const systemSecretFileName = "system-secret"
 // returns generated=true. It sets SystemSecretFile to the path in both cases, so that Dev
 // reports the development setup.
 //
-// An existing file must be a regular file whose permissions allow no more than 0600,
-// and must contain at least 32 characters; otherwise EnsureSystemSecret returns an error
-// that names the file but never its content.
+// An existing file must be a regular file with permissions of at most 0600 and must
+// contain at least 32 characters. Otherwise EnsureSystemSecret returns an error that names
+// the file but never shows its content.
 func (c *Config) EnsureSystemSecret() (generated bool, err error) {
 	if c.SystemSecret != "" {
 		return false, nil

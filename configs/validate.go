@@ -85,8 +85,8 @@ func (k *checker) notEmpty(path, value string) {
 	}
 }
 
-// durationAtLeast checks min <= d and, when max > 0, d <= max.
-func (k *checker) durationAtLeast(path string, d, min, max time.Duration) {
+// durationRange checks that min <= d and, when max > 0, that d <= max.
+func (k *checker) durationRange(path string, d, min, max time.Duration) {
 	switch {
 	case d < min && max > 0:
 		k.add(path, formatDuration(d), fmt.Sprintf("must be between %s and %s",
@@ -152,27 +152,27 @@ func listenPort(listen string) (int, error) {
 }
 
 func checkIssuer(k *checker, issuer string, allowInsecure bool) {
-	shown := redactURI(issuer)
+	display := redactURI(issuer)
 	u, err := url.Parse(issuer)
 	switch {
 	case err != nil:
-		k.addString("issuer", shown, "must be an absolute https URL")
+		k.addString("issuer", display, "must be an absolute https URL")
 		return
 	case !strings.HasPrefix(issuer, "https://") && !strings.HasPrefix(issuer, "http://"):
-		k.addString("issuer", shown, "must be an absolute URL starting with https:// (or http:// on localhost)")
+		k.addString("issuer", display, "must be an absolute URL starting with https:// (or http:// on localhost)")
 		return
 	case u.Host == "":
-		k.addString("issuer", shown, "must contain a host")
+		k.addString("issuer", display, "must contain a host")
 	case u.User != nil:
-		k.addString("issuer", shown, "must not contain user information")
+		k.addString("issuer", display, "must not contain user information")
 	case u.RawQuery != "" || u.ForceQuery:
-		k.addString("issuer", shown, "must not contain a query")
+		k.addString("issuer", display, "must not contain a query")
 	case u.Fragment != "" || strings.Contains(issuer, "#"):
-		k.addString("issuer", shown, "must not contain a fragment")
+		k.addString("issuer", display, "must not contain a fragment")
 	case strings.HasSuffix(issuer, "/"):
-		k.addString("issuer", shown, "must not end with a slash (Load removes one trailing slash)")
+		k.addString("issuer", display, "must not end with a slash (Load removes one trailing slash)")
 	case u.Scheme == "http" && !isLoopbackHost(u.Hostname()) && !allowInsecure:
-		k.addString("issuer", shown, "http is allowed only on localhost, 127.0.0.1 and [::1]; "+
+		k.addString("issuer", display, "http is allowed only on localhost, 127.0.0.1 and [::1]; "+
 			"use https or set allow-insecure-issuer: true")
 	}
 }
@@ -205,7 +205,7 @@ func (c *Config) checkKeys(k *checker) {
 	keys := c.Keys
 	k.oneOf("keys.algorithm", keys.Algorithm, "RS256", "ES256", "EdDSA")
 	k.intRange("keys.rsa-bits", int64(keys.RSABits), 2048, 8192)
-	k.durationAtLeast("keys.rotation-lead-time", keys.RotationLeadTime, time.Minute, 0)
+	k.durationRange("keys.rotation-lead-time", keys.RotationLeadTime, time.Minute, 0)
 
 	if keys.RotationInterval != 0 && keys.RotationInterval < 2*keys.RotationLeadTime {
 		k.add("keys.rotation-interval", formatDuration(keys.RotationInterval),
@@ -252,8 +252,8 @@ func (c *Config) checkCORS(k *checker) {
 	}
 }
 
-// checkOrigin accepts an origin as browsers send it in the Origin header:
-// scheme://host[:port] in lower case, without path, default port or wildcard.
+// checkOrigin returns an error unless origin has the form browsers send in the Origin
+// header: scheme://host[:port] in lower case, without path, default port or wildcard.
 func checkOrigin(origin string) error {
 	const form = "must be an exact origin scheme://host[:port]"
 	if strings.Contains(origin, "*") {
@@ -282,7 +282,7 @@ func (c *Config) checkHTTP(k *checker) {
 }
 
 func (c *Config) checkStorage(k *checker) {
-	k.durationAtLeast("storage.sweep-interval", c.Storage.SweepInterval, time.Second, 0)
+	k.durationRange("storage.sweep-interval", c.Storage.SweepInterval, time.Second, 0)
 	k.positiveDuration("storage.timeout", c.Storage.Timeout)
 }
 
