@@ -112,7 +112,7 @@ func StartEmbedded(ctx context.Context, dataDir string, log *zap.Logger) (*Engin
 		Listener:  ferretdb.ListenerConfig{Unix: sock},
 		Handler:   "sqlite",
 		SQLiteURL: "file:" + filepath.Join(abs, engineDirName) + "/",
-		Logger:    slog.New(slog.NewTextHandler(zapWriter{log}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Logger:    slog.New(slog.NewTextHandler(zapWriter{log}, &slog.HandlerOptions{Level: slog.LevelError})),
 	})
 	if err != nil {
 		_ = lock.Close()
@@ -207,7 +207,8 @@ func waitForSocket(ctx context.Context, sock string, limit time.Duration) error 
 	}
 }
 
-// zapWriter forwards the engine's warnings and errors to the server log.
+// zapWriter forwards the engine's errors to the server log. Its warnings are
+// left out: it warns about every command it does not implement (endSessions).
 type zapWriter struct{ log *zap.Logger }
 
 func (w zapWriter) Write(p []byte) (int, error) {

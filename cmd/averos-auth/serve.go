@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	"go.uber.org/zap"
+
+	"github.com/averos/averos-auth/internal/app"
+)
+
+func serve(ctx context.Context, args []string, e env) error {
+	cmd := newCommand("serve", "Run the authorization server until SIGINT or SIGTERM.", e.stderr)
+	cfg, err := cmd.parse(args, e.environ)
+	if err != nil {
+		return err
+	}
+	generated, err := cfg.EnsureSystemSecret()
+	if err != nil {
+		return usageError{err}
+	}
+	log, err := app.NewLogger(cfg.Log)
+	if err != nil {
+		return usageError{err}
+	}
+	defer func() { _ = log.Sync() }()
+
+	if generated {
+		log.Warn("generated a new system secret", zap.String("file", cfg.SystemSecretFile))
+	}
+	for _, reason := range cfg.DevReasons() {
+		log.Warn("development setup: "+reason+"; configure it before production use")
+	}
+
+	st, err := app.OpenStorage(ctx, cfg, log, false)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := st.Close(context.WithoutCancel(ctx)); err != nil {
+			log.Warn("closing storage failed", zap.Error(err))
+		}
+	}()
+
+	a, err := app.New(cfg, log, st.Store)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	log.Info("averos-auth starting",
+		zap.String("listen", ln.Addr().String()),
+		zap.String("issuer", cfg.Issuer),
+		zap.String("storage", st.Mode),
+		zap.String("version", version))
+	err = a.Serve(ctx, ln)
+	log.Info("averos-auth stopped")
+	return err
+}

@@ -1,0 +1,144 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"go.uber.org/zap"
+
+	"github.com/averos/averos-auth/configs"
+	"github.com/averos/averos-auth/internal/httpserver"
+	"github.com/averos/averos-auth/storage"
+)
+
+// errStarting is the readiness error until the start-up steps have run.
+var errStarting = errors.New("start-up steps have not completed")
+
+// App is the assembled server.
+type App struct {
+	cfg    *configs.Config
+	log    *zap.Logger
+	store  *storage.Store
+	server *httpserver.Server
+
+	// startup runs once storage answers: indexes, keys, first-party client.
+	startup []func(ctx context.Context) error
+	// background runs for the server's lifetime once start-up has completed.
+	background []func(ctx context.Context)
+
+	started atomic.Bool
+}
+
+// New builds the server and mounts every package's routes.
+func New(cfg *configs.Config, log *zap.Logger, store *storage.Store) (*App, error) {
+	a := &App{cfg: cfg, log: log, store: store}
+	a.server = httpserver.New(httpserver.Options{
+		Logger:            log,
+		MaxBodyBytes:      cfg.HTTP.MaxBodyBytes,
+		AllowedOrigins:    cfg.CORS.AllowedOrigins,
+		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout,
+		ShutdownTimeout:   cfg.HTTP.ShutdownTimeout,
+		Ready:             a.ready,
+		MetricsEnabled:    cfg.Metrics.Enabled,
+	})
+	a.startup = append(a.startup, store.EnsureIndexes)
+	a.background = append(a.background, func(ctx context.Context) {
+		store.RunSweeper(ctx, cfg.Storage.SweepInterval)
+	})
+	if err := a.mount(); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Handler returns the whole middleware chain and routes, for tests.
+func (a *App) Handler() http.Handler { return a.server.Handler() }
+
+// Router returns the router, for listing the mounted routes.
+func (a *App) Router() chi.Router { return a.server.Router() }
+
+func (a *App) ready(ctx context.Context) error {
+	if !a.started.Load() {
+		return errStarting
+	}
+	return a.store.Ping(ctx)
+}
+
+// Start runs the start-up steps, retrying while storage is unreachable, and
+// then starts the background work. It returns at once; readiness reports
+// 503 until the steps have completed.
+func (a *App) Start(ctx context.Context) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if !a.runStartup(ctx) {
+			return
+		}
+		a.started.Store(true)
+		a.log.Info("server ready")
+		for _, run := range a.background {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				run(ctx)
+			}()
+		}
+	}()
+	return &wg
+}
+
+// runStartup runs every start-up step until all have succeeded, waiting
+// between rounds with an exponential backoff capped at 30 s. It reports
+// false when ctx ends first.
+func (a *App) runStartup(ctx context.Context) bool {
+	delay := 500 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := a.startupOnce(ctx)
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		a.log.Warn("start-up step failed; retrying", zap.Error(err),
+			zap.Int("attempt", attempt), zap.Duration("retry_in", delay))
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 30*time.Second)
+	}
+}
+
+func (a *App) startupOnce(ctx context.Context) error {
+	for _, step := range a.startup {
+		stepCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := step(stepCtx)
+		cancel()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Serve starts the app and serves HTTP on ln until ctx ends, then shuts down
+// gracefully: in-flight requests get the configured shutdown timeout, and
+// background work stops before Serve returns.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	bgCtx, cancel := context.WithCancel(ctx)
+	wg := a.Start(bgCtx)
+	err := a.server.Serve(ctx, ln)
+	cancel()
+	wg.Wait()
+	a.closeParts()
+	return err
+}
