@@ -207,4 +207,3 @@ func clientsCreate(ctx context.Context, args []string, e env) error {
 	}
 	return nil
 }
-

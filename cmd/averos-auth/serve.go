@@ -30,7 +30,7 @@ func serve(ctx context.Context, args []string, e env) error {
 		log.Warn("generated a new system secret", zap.String("file", cfg.SystemSecretFile))
 	}
 	for _, reason := range cfg.DevReasons() {
-		log.Warn("development setup: "+reason+"; configure it before production use")
+		log.Warn("development setup: " + reason + "; configure it before production use")
 	}
 
 	st, err := app.OpenStorage(ctx, cfg, log, false)
