@@ -1,0 +1,266 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "aa-bin-")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "averos-auth")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		panic("build averos-auth: " + err.Error())
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// cliEnv returns an environment for the binary with its own data directory
+// and no AVEROS_AUTH_* or MONGODB_URI variables from the caller.
+func cliEnv(dataDir string, extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "AVEROS_AUTH_") || strings.HasPrefix(kv, "MONGODB_URI=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	env = append(env, "AVEROS_AUTH_DATA_DIR="+dataDir)
+	return append(env, extra...)
+}
+
+type runResult struct {
+	code           int
+	stdout, stderr string
+}
+
+func runCLI(t *testing.T, env []string, stdin string, args ...string) runResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = env
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run %v: %v", args, err)
+	}
+	return runResult{code: code, stdout: out.String(), stderr: errOut.String()}
+}
+
+func shortTempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "aa-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return filepath.Join(dir, "data")
+}
+
+func TestExitCodes(t *testing.T) {
+	env := cliEnv(shortTempDir(t))
+	cases := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no command", nil, 2, "missing command"},
+		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{"unknown flag", []string{"serve", "--no-such-flag"}, 2, "flag provided but not defined"},
+		{"invalid configuration", []string{"serve", "--log.level", "loud", "--tokens.access-token-lifetime", "-1s"}, 2, "log.level"},
+		{"missing required flag", []string{"users", "create", "--email", "a@example.com"}, 2, "--username and --email are required"},
+		{"version", []string{"version"}, 0, ""},
+		{"help", []string{"users", "create", "--help"}, 0, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCLI(t, env, "", tc.args...)
+			if r.code != tc.code {
+				t.Errorf("exit code = %d, want %d (stderr %q)", r.code, tc.code, r.stderr)
+			}
+			if tc.want != "" && !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("stderr = %q, want it to contain %q", r.stderr, tc.want)
+			}
+		})
+	}
+	// Every configuration problem is reported at once.
+	r := runCLI(t, env, "", "serve", "--log.level", "loud", "--tokens.access-token-lifetime", "-1s")
+	if !strings.Contains(r.stderr, "tokens.access-token-lifetime") {
+		t.Errorf("stderr = %q, want both problems", r.stderr)
+	}
+}
+
+// startServer runs "averos-auth serve" on a free port and returns its base
+// URL, the process, and a reader of its log lines.
+func startServer(t *testing.T, env []string) (string, *exec.Cmd, *syncBuffer) {
+	t.Helper()
+	cmd := exec.Command(binary, "serve", "--listen", "127.0.0.1:0", "--issuer", "http://localhost:8080")
+	cmd.Env = env
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
+
+	logs := &syncBuffer{}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			logs.write(line + "\n")
+			var entry struct {
+				Msg    string `json:"msg"`
+				Listen string `json:"listen"`
+			}
+			if json.Unmarshal([]byte(line), &entry) == nil && entry.Msg == "averos-auth starting" {
+				addr <- entry.Listen
+			}
+		}
+	}()
+	select {
+	case a := <-addr:
+		return "http://" + a, cmd, logs
+	case <-time.After(60 * time.Second):
+		t.Fatalf("server did not log its address; log:\n%s", logs)
+		return "", nil, nil
+	}
+}
+
+func TestServeAndCLIAgainstRunningServer(t *testing.T) {
+	dataDir := shortTempDir(t)
+	env := cliEnv(dataDir)
+	base, cmd, logs := startServer(t, env)
+
+	waitReady(t, base)
+
+	// The CLI works through the running server's engine.
+	r := runCLI(t, env, "Sup3rSecret\n", "users", "create", "--username", "ada", "--email", "ada@example.com")
+	if r.code != 0 || !strings.Contains(r.stdout, "created user ada") {
+		t.Fatalf("users create: code %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	r = runCLI(t, env, "Sup3rSecret\n", "users", "create", "--username", "ADA", "--email", "other@example.com")
+	if r.code != 1 || !strings.Contains(r.stderr, "already exists") {
+		t.Errorf("duplicate user: code %d, stderr %q", r.code, r.stderr)
+	}
+	r = runCLI(t, env, "weak\n", "users", "create", "--username", "bob", "--email", "bob@example.com")
+	if r.code != 2 || !strings.Contains(r.stderr, "password must") {
+		t.Errorf("weak password: code %d, stderr %q", r.code, r.stderr)
+	}
+	r = runCLI(t, env, "", "clients", "create", "--id", "svc", "--grant", "client_credentials", "--json")
+	if r.code != 0 {
+		t.Fatalf("clients create: code %d, stderr %q", r.code, r.stderr)
+	}
+	var created struct {
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &created); err != nil {
+		t.Fatalf("clients create output %q: %v", r.stdout, err)
+	}
+	if created.ClientID != "svc" || len(created.ClientSecret) < 43 {
+		t.Errorf("created client = %+v", created)
+	}
+	if strings.Contains(logs.String(), created.ClientSecret) || strings.Contains(logs.String(), "Sup3rSecret") {
+		t.Error("the server log contains a secret")
+	}
+
+	// SIGTERM stops the server cleanly.
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve exited with %v after SIGTERM; log:\n%s", err, logs)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop after SIGTERM")
+	}
+
+	// With the server gone, the CLI opens the engine itself and sees the data.
+	r = runCLI(t, env, "Sup3rSecret\n", "users", "create", "--username", "ada", "--email", "x@example.com")
+	if r.code != 1 || !strings.Contains(r.stderr, "already exists") {
+		t.Errorf("user created while the server ran is missing: code %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+func waitReady(t *testing.T, base string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server at %s not ready", base)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestSecondServerOnSameDataDirFails(t *testing.T) {
+	dataDir := shortTempDir(t)
+	env := cliEnv(dataDir)
+	base, _, _ := startServer(t, env)
+	waitReady(t, base)
+	r := runCLI(t, env, "", "serve", "--listen", "127.0.0.1:0", "--issuer", "http://localhost:8080")
+	if r.code != 1 || !strings.Contains(r.stderr, "in use by another process") {
+		t.Errorf("second serve: code %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// syncBuffer collects the server's log lines from its reader goroutine.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) write(s string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.WriteString(s)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

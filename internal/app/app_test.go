@@ -1,0 +1,214 @@
+package app_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/averos/averos-auth/configs"
+	"github.com/averos/averos-auth/internal/app"
+	"github.com/averos/averos-auth/storage"
+	"github.com/averos/averos-auth/storage/storagetest"
+)
+
+func TestMain(m *testing.M) { os.Exit(storagetest.Main(m)) }
+
+func testConfig(t *testing.T) *configs.Config {
+	t.Helper()
+	cfg := configs.Default()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.Issuer = "http://localhost:8080"
+	cfg.DataDir = t.TempDir()
+	cfg.SystemSecret = "app-test-system-secret-0123456789abcdef"
+	cfg.HTTP.ShutdownTimeout = 10 * time.Second
+	return &cfg
+}
+
+// serve runs the app on a loopback listener and returns its base URL and a
+// function that stops it and returns Serve's error.
+func serve(t *testing.T, a *app.App) (string, func() error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx, ln) }()
+	stop := func() error {
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(30 * time.Second):
+			t.Fatal("Serve did not return after cancel")
+			return nil
+		}
+	}
+	return "http://" + ln.Addr().String(), stop
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// waitStatus polls url until it answers want, failing after a generous limit.
+func waitStatus(t *testing.T, url string, want int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		code, _ := get(t, url)
+		if code == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s = %d, want %d", url, code, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestServeHealthAndGracefulStop(t *testing.T) {
+	st := storagetest.New(t)
+	a, err := app.New(testConfig(t), zap.NewNop(), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	entered := make(chan struct{})
+	a.Router().Get("/test/slow", func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-release
+		_, _ = io.WriteString(w, "finished")
+	})
+	base, stop := serve(t, a)
+
+	if code, body := get(t, base+"/healthz"); code != http.StatusOK {
+		t.Errorf("healthz = %d %s", code, body)
+	}
+	waitStatus(t, base+"/readyz", http.StatusOK)
+
+	type result struct {
+		code int
+		body string
+		err  error
+	}
+	slow := make(chan result, 1)
+	go func() {
+		resp, err := http.Get(base + "/test/slow")
+		if err != nil {
+			slow <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		slow <- result{code: resp.StatusCode, body: string(b)}
+	}()
+	<-entered
+
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	// New connections are refused once shutdown has begun.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		conn, err := net.DialTimeout("tcp", base[len("http://"):], time.Second)
+		if err != nil {
+			break
+		}
+		conn.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("listener still accepts connections after shutdown began")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	close(release)
+
+	r := <-slow
+	if r.err != nil || r.code != http.StatusOK || r.body != "finished" {
+		t.Errorf("in-flight request = %d %q %v, want 200 finished", r.code, r.body, r.err)
+	}
+	if err := <-stopped; err != nil {
+		t.Errorf("Serve returned %v, want nil", err)
+	}
+}
+
+// Readiness follows the storage server: 503 while it is down, 200 again once
+// it is back, without a restart.
+func TestReadinessFollowsStorage(t *testing.T) {
+	dir, err := os.MkdirTemp("", "aa-ready-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	engine, err := storage.StartEmbedded(context.Background(), filepath.Join(dir, "d"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := storage.Open(storage.Options{URI: engine.URI(), Timeout: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close(context.Background()) })
+
+	a, err := app.New(testConfig(t), zap.NewNop(), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, stop := serve(t, a)
+	t.Cleanup(func() { _ = stop() })
+	waitStatus(t, base+"/readyz", http.StatusOK)
+
+	if err := engine.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, base+"/readyz", http.StatusServiceUnavailable)
+	if code, _ := get(t, base+"/healthz"); code != http.StatusOK {
+		t.Errorf("healthz while storage is down = %d, want 200", code)
+	}
+
+	engine, err = storage.StartEmbedded(context.Background(), filepath.Join(dir, "d"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = engine.Close() })
+	waitStatus(t, base+"/readyz", http.StatusOK)
+}
+
+// With a MongoDB URI that does not answer, the app starts, reports not
+// ready, and keeps serving liveness.
+func TestUnreachableStorageNotReady(t *testing.T) {
+	st, err := storage.Open(storage.Options{URI: "mongodb://127.0.0.1:1/?connectTimeoutMS=200", Timeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close(context.Background()) })
+	a, err := app.New(testConfig(t), zap.NewNop(), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, stop := serve(t, a)
+	t.Cleanup(func() { _ = stop() })
+	if code, _ := get(t, base+"/healthz"); code != http.StatusOK {
+		t.Errorf("healthz = %d, want 200", code)
+	}
+	for i := 0; i < 3; i++ {
+		if code, _ := get(t, base+"/readyz"); code != http.StatusServiceUnavailable {
+			t.Errorf("readyz = %d, want 503", code)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
