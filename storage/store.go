@@ -141,14 +141,6 @@ func (s *Store) EnsureIndexes(ctx context.Context) error {
 		{coll: collUsers, keys: bson.D{{Key: "roles", Value: 1}}, name: "roles"},
 		{coll: collUsers, keys: bson.D{{Key: "createdAt", Value: 1}, {Key: "_id", Value: 1}}, name: "created"},
 		{coll: collRoles, keys: bson.D{{Key: "name", Value: 1}}, name: "name"},
-		{coll: collLoginFailures, keys: bson.D{{Key: "expiresAt", Value: 1}}, name: "expires"},
-		{coll: collSigningKeys, keys: bson.D{{Key: "expiresAt", Value: 1}}, name: "expires"},
-	}
-	for _, sw := range s.sweepers {
-		if sw.coll.Name() != collLoginFailures && sw.coll.Name() != collSigningKeys {
-			indexes = append(indexes, index{coll: sw.coll.Name(),
-				keys: bson.D{{Key: sw.fieldName(), Value: 1}}, name: "expires"})
-		}
 	}
 	for _, ix := range indexes {
 		model := mongo.IndexModel{
@@ -158,6 +150,32 @@ func (s *Store) EnsureIndexes(ctx context.Context) error {
 		if _, err := s.db.Collection(ix.coll).Indexes().CreateOne(ctx, model); err != nil {
 			return fmt.Errorf("storage: create index %s.%s: %w", ix.coll, ix.name, err)
 		}
+	}
+	for _, sw := range s.sweepers {
+		if err := s.ensureExpiryIndex(ctx, sw); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ensureExpiryIndex indexes a sweeper's expiry field. Where the engine
+// supports TTL indexes (MongoDB) the index also expires documents on its own;
+// the embedded engine rejects them, so it gets a plain index and relies on
+// the sweep alone.
+func (s *Store) ensureExpiryIndex(ctx context.Context, sw sweeper) error {
+	keys := bson.D{{Key: sw.fieldName(), Value: 1}}
+	ttl := mongo.IndexModel{Keys: keys, Options: options.Index().SetName("expires_ttl").SetExpireAfterSeconds(0)}
+	_, err := sw.coll.Indexes().CreateOne(ctx, ttl)
+	if err == nil {
+		return nil
+	}
+	if IsUnavailable(err) {
+		return fmt.Errorf("storage: create index %s.expires_ttl: %w", sw.name, err)
+	}
+	plain := mongo.IndexModel{Keys: keys, Options: options.Index().SetName("expires")}
+	if _, err := sw.coll.Indexes().CreateOne(ctx, plain); err != nil {
+		return fmt.Errorf("storage: create index %s.expires: %w", sw.name, err)
 	}
 	return nil
 }
