@@ -13,7 +13,7 @@ const (
 	corsMaxAge       = "600"
 )
 
-// cors answers CORS for a fixed set of origins. An origin matches only by
+// cors sets the CORS response headers for a fixed set of origins. An origin matches only by
 // exact string equality, so look-alikes such as a longer host name or
 // another port get no CORS headers.
 type cors struct {
@@ -37,8 +37,8 @@ func (c *cors) isAllowed(origin string) bool {
 }
 
 // middleware sets Vary: Origin on every response, sets the CORS response
-// headers for an allowed origin and answers every preflight request itself:
-// 204 for an allowed origin and 403 for any other.
+// headers for an allowed origin and responds to every preflight request
+// itself, with 204 for an allowed origin and 403 for any other.
 func (c *cors) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()

@@ -20,13 +20,13 @@ type statusBody struct {
 	Status string `json:"status"`
 }
 
-// serveHealth answers GET /healthz: the process is running.
+// serveHealth serves GET /healthz, which succeeds while the process runs.
 func serveHealth(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	WriteJSON(w, http.StatusOK, statusBody{Status: "ok"})
 }
 
-// readiness answers GET /readyz by calling the Ready function for each
+// readiness serves GET /readyz by calling the Ready function for each
 // request. Failures are logged at Warn at most once per notReadyLogInterval,
 // with the number of failures not logged since the previous entry.
 type readiness struct {

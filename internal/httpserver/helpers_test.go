@@ -21,7 +21,10 @@ type testServer struct {
 	client *http.Client
 	logs   *observer.ObservedLogs
 	cancel context.CancelFunc
-	served chan error
+
+	// stopped is closed when Serve has returned serveErr.
+	stopped  chan struct{}
+	serveErr error
 }
 
 // startServer serves New(opts) with an observed logger on 127.0.0.1, after
@@ -43,22 +46,24 @@ func startServer(t *testing.T, opts Options, mount func(r chi.Router)) *testServ
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ts := &testServer{
-		url:    "http://" + ln.Addr().String(),
-		addr:   ln.Addr().String(),
-		client: &http.Client{Transport: &http.Transport{}},
-		logs:   logs,
-		cancel: cancel,
-		served: make(chan error, 1),
+		url:     "http://" + ln.Addr().String(),
+		addr:    ln.Addr().String(),
+		client:  &http.Client{Transport: &http.Transport{}},
+		logs:    logs,
+		cancel:  cancel,
+		stopped: make(chan struct{}),
 	}
 	go func() {
-		ts.served <- srv.Serve(ctx, ln)
+		ts.serveErr = srv.Serve(ctx, ln)
+		close(ts.stopped)
 	}()
 
 	t.Cleanup(func() {
 		ts.client.CloseIdleConnections()
 		cancel()
-		if err := <-ts.served; err != nil {
-			t.Errorf("Serve returned %v, want nil", err)
+		<-ts.stopped
+		if ts.serveErr != nil {
+			t.Errorf("Serve returned %v, want nil", ts.serveErr)
 		}
 	})
 	return ts

@@ -10,7 +10,7 @@ import (
 )
 
 // unmatchedRoute is the route label of a request that matched no route
-// pattern: a 404, a 405, or a request answered by a middleware before
+// pattern: a 404, a 405, or a request that a middleware responds to before
 // routing, such as a CORS preflight or a 413 by Content-Length.
 const unmatchedRoute = "unmatched"
 
@@ -40,8 +40,9 @@ func recoverPanics(logger *zap.Logger) func(http.Handler) http.Handler {
 					zap.String("path", r.URL.Path))
 
 				if rec.wroteHeader {
-					// The status line is already sent; net/http ends the
-					// response when the handler returns.
+					// The status line is already sent, so the client keeps
+					// it and net/http ends the response when the handler
+					// returns.
 					return
 				}
 				rec.Header().Del("Content-Length")

@@ -31,7 +31,7 @@ type Options struct {
 	// Logger receives the access log and server errors. Nil discards them.
 	Logger *zap.Logger
 
-	// MaxBodyBytes is the maximum request body size in bytes; zero or less
+	// MaxBodyBytes is the maximum request body size in bytes. Zero or less
 	// means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 
@@ -39,16 +39,16 @@ type Options struct {
 	// that receive CORS headers.
 	AllowedOrigins []string
 
-	// ReadHeaderTimeout bounds the time to read request headers; zero or less
+	// ReadHeaderTimeout bounds the time to read request headers. Zero or less
 	// means DefaultReadHeaderTimeout.
 	ReadHeaderTimeout time.Duration
 
 	// ShutdownTimeout bounds how long Serve waits for in-flight requests after
-	// its context is canceled; zero or less means DefaultShutdownTimeout.
+	// its context is canceled. Zero or less means DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
 
-	// Ready reports whether the server can take traffic; a nil error means
-	// ready. A nil Ready function always reports ready.
+	// Ready reports whether the server can take traffic, and a nil error
+	// means ready. A nil Ready function always reports ready.
 	Ready func(ctx context.Context) error
 
 	// MetricsEnabled adds the metrics middleware and the GET /metrics route.
@@ -183,7 +183,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 	err := srv.Shutdown(shutdownCtx)
 	if err != nil {
-		s.logger.Warn("graceful shutdown timed out; closing remaining connections",
+		s.logger.Warn("graceful shutdown timed out, closing remaining connections",
 			zap.String("addr", addr), zap.Error(err))
 		if closeErr := srv.Close(); closeErr != nil {
 			err = errors.Join(err, closeErr)

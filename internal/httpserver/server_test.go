@@ -13,6 +13,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -133,6 +134,8 @@ func TestUnknownRouteAndMethodPlainText(t *testing.T) {
 func TestServeDrainsInFlightRequest(t *testing.T) {
 	started := make(chan struct{})
 	release := make(chan struct{})
+	var releaseOnce sync.Once
+	releaseHandler := func() { releaseOnce.Do(func() { close(release) }) }
 	ts := startServer(t, Options{}, func(r chi.Router) {
 		r.Get("/slow", func(w http.ResponseWriter, _ *http.Request) {
 			close(started)
@@ -140,6 +143,9 @@ func TestServeDrainsInFlightRequest(t *testing.T) {
 			WriteText(w, http.StatusOK, "done")
 		})
 	})
+	// Cleanups run last-in first-out, so a failed test releases the handler
+	// before the server stops.
+	t.Cleanup(releaseHandler)
 
 	type result struct {
 		status int
@@ -162,11 +168,11 @@ func TestServeDrainsInFlightRequest(t *testing.T) {
 	ts.cancel()
 	waitUntilListenerClosed(t, ts.addr)
 	select {
-	case err := <-ts.served:
-		t.Fatalf("Serve returned %v while a request was in flight", err)
+	case <-ts.stopped:
+		t.Fatalf("Serve returned %v while a request was in flight", ts.serveErr)
 	default:
 	}
-	close(release)
+	releaseHandler()
 
 	res := <-results
 	if res.err != nil {
@@ -178,12 +184,10 @@ func TestServeDrainsInFlightRequest(t *testing.T) {
 	if res.body != "done" {
 		t.Errorf("in-flight request body = %q, want %q", res.body, "done")
 	}
-	err := <-ts.served
-	if err != nil {
-		t.Errorf("Serve returned %v, want nil", err)
+	<-ts.stopped
+	if ts.serveErr != nil {
+		t.Errorf("Serve returned %v, want nil", ts.serveErr)
 	}
-	// Cleanup reads ts.served again.
-	ts.served <- err
 }
 
 // waitUntilListenerClosed polls addr until a connection is refused, which
