@@ -115,9 +115,13 @@ func TestMetricsDisabledHasNoEndpoint(t *testing.T) {
 
 func TestMetricsSharedRegistry(t *testing.T) {
 	registry := prometheus.NewRegistry()
-	first := New(Options{MetricsEnabled: true, Registry: registry})
-	second := New(Options{MetricsEnabled: true, Registry: registry})
-	if first == nil || second == nil {
-		t.Fatalf("New returned nil")
+	New(Options{MetricsEnabled: true, Registry: registry})
+	ts := startServer(t, Options{MetricsEnabled: true, Registry: registry}, nil)
+
+	ts.get(t, "/healthz")
+
+	labels := map[string]string{"method": "GET", "route": "/healthz", "status": "200"}
+	if got := counterValue(t, registry, labels); got != 1 {
+		t.Errorf("second server on the registry: http_requests_total%v = %v, want 1", labels, got)
 	}
 }

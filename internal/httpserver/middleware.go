@@ -55,7 +55,8 @@ func recoverPanics(logger *zap.Logger) func(http.Handler) http.Handler {
 
 // logAccess writes one Info entry per request. It logs the route pattern and
 // the path but never the query string, headers, cookies or bodies, because
-// tokens and codes travel in them.
+// tokens and codes travel in them. remote_addr is the TCP peer, which is the
+// proxy when one runs in front of this server.
 func logAccess(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
