@@ -347,3 +347,52 @@ func TestInitAfterCrashedFirstKeyClaim(t *testing.T) {
 	}
 	activeKey(t, m)
 }
+
+func TestRunConvergesOnAnotherInstancesRotation(t *testing.T) {
+	e := newTestEnv(t)
+	opts := e.options(AlgorithmES256)
+	opts.ReloadInterval = 10 * time.Millisecond
+	runner := e.manager(opts)
+	other := e.manager(opts)
+	old := activeKey(t, runner).KID
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		runner.Run(ctx)
+		close(done)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+
+	rotated, err := other.Rotate(context.Background())
+	if err != nil {
+		t.Fatalf("Rotate: %v", err)
+	}
+	e.clock.Add(opts.LeadTime)
+
+	// Run reloads in the background; wait until it has stored the old
+	// key's retirement, which only a reload that saw the new key can do.
+	waitFor(t, "Run to retire the old key", func() bool {
+		stored, err := e.store.Keys.List(context.Background())
+		return err == nil && len(stored) == 2 && stored[0].ID == old && !stored[0].RetiredAt.IsZero()
+	})
+	if kid := activeKey(t, runner).KID; kid != rotated.ID {
+		t.Errorf("runner's active kid = %s, want %s", kid, rotated.ID)
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after 30 s. The limit
+// only stops a hung test; no result depends on how long the wait takes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
