@@ -58,6 +58,10 @@ func (m *Manager) Mount(r chi.Router, d Discovery) error {
 // PathAuthorizationServerMetadata. For an issuer with a path, it also
 // registers the RFC 8414 §3.1 location, which inserts the well-known part
 // before that path.
+//
+// TODO: the routes are registered at the router's root whatever the issuer's
+// path, so an issuer with a path works only behind a proxy that removes that
+// path before the request reaches this server.
 func (h *Handler) Mount(r chi.Router) {
 	routes := map[string]http.HandlerFunc{
 		PathJWKS:                        h.ServeJWKS,
