@@ -1,0 +1,97 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/ory/fosite"
+
+	"github.com/averos/averos-auth/storage"
+)
+
+// loadRefreshGrant reads the presented refresh token and its family. Unknown,
+// malformed, expired, revoked tokens and tokens of other clients all get the
+// same invalid_grant.
+func (p *Provider) loadRefreshGrant(ctx context.Context, r fosite.AccessRequester, c *client,
+	sess *session, now time.Time) error {
+	raw := r.GetRequestForm().Get("refresh_token")
+	if err := p.hmac.Validate(ctx, raw); err != nil {
+		return errRefreshInvalid(err)
+	}
+	doc, err := p.tokens.getRefresh(ctx, p.hmac.Signature(raw))
+	if errors.Is(err, storage.ErrNotFound) {
+		return errRefreshInvalid(errors.New("unknown refresh token"))
+	}
+	if err != nil {
+		return err
+	}
+	if doc.ClientID != c.GetID() {
+		return errRefreshInvalid(errors.New("refresh token of another client"))
+	}
+	if !now.Before(doc.ExpiresAt) {
+		return errRefreshInvalid(errors.New("refresh token expired"))
+	}
+
+	grant, err := p.tokens.getGrant(ctx, doc.GrantID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return errRefreshInvalid(errors.New("grant family revoked"))
+	}
+	if err != nil {
+		return err
+	}
+	sess.presented = doc
+	sess.grant = grant
+	sess.subject = grant.Subject
+	return nil
+}
+
+// spendRefreshToken rotates the presented refresh token: inserting its used
+// marker is atomic, so of concurrent refreshes with one token exactly one
+// succeeds. Every other one, like any later replay, revokes the family.
+func (p *Provider) spendRefreshToken(ctx context.Context, sess *session, now time.Time) error {
+	err := p.tokens.markUsed(ctx, sess.presented, now)
+	if errors.Is(err, errAlreadyUsed) {
+		p.revokeFamily(ctx, sess.grant.ID, "refresh token replayed")
+		return errRefreshInvalid(err)
+	}
+	return err
+}
+
+// refuseRefresh answers a refresh that failed a later check (a scope beyond
+// the grant). A rotated-out token must not escape replay detection through
+// such an error, so its used marker is looked up first.
+func (p *Provider) refuseRefresh(ctx context.Context, sess *session, cause error) error {
+	used, err := p.tokens.isUsed(ctx, sess.presented.Signature)
+	if err != nil {
+		return err
+	}
+	if used {
+		p.revokeFamily(ctx, sess.grant.ID, "refresh token replayed")
+		return errRefreshInvalid(errAlreadyUsed)
+	}
+	return cause
+}
+
+// issueRefreshToken generates a refresh token for the session's family and
+// stores its signature.
+func (p *Provider) issueRefreshToken(ctx context.Context, r fosite.AccessRequester, sess *session,
+	now time.Time) (string, error) {
+	token, signature, err := p.hmac.Generate(ctx)
+	if err != nil {
+		return "", err
+	}
+	doc := &refreshDoc{
+		Signature: signature,
+		GrantID:   sess.grant.ID,
+		ClientID:  r.GetClient().GetID(),
+		Subject:   sess.subject,
+		Scopes:    r.GetGrantedScopes(),
+		IssuedAt:  now.Truncate(time.Millisecond),
+		ExpiresAt: sess.GetExpiresAt(fosite.RefreshToken),
+	}
+	if err := p.tokens.createRefresh(ctx, doc); err != nil {
+		return "", err
+	}
+	return token, nil
+}

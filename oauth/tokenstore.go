@@ -1,0 +1,199 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/averos/averos-auth/storage"
+)
+
+// Collections of the token service. Every document carries expiresAt and is
+// removed by the store's sweep once it has passed; every lookup goes by _id.
+const (
+	collGrants              = "oauth_grants"
+	collRefreshTokens       = "oauth_refresh_tokens"
+	collUsedRefreshTokens   = "oauth_used_refresh_tokens"
+	collRevokedAccessTokens = "oauth_revoked_access_tokens"
+)
+
+// grantDoc is one grant family: a user's login through one client, and every
+// access and refresh token issued from it by later refreshes. Deleting it
+// revokes all of them at once, because a token of a family is valid only
+// while the family document exists.
+type grantDoc struct {
+	ID       string   `bson:"_id"`
+	ClientID string   `bson:"clientId"`
+	Subject  string   `bson:"subject"`
+	Scopes   []string `bson:"scopes"`
+	Audience []string `bson:"audience"`
+	// AuthTime is the login that started the family. Tokens of the family
+	// are revoked when the user's or the client's TokensValidAfter is later.
+	AuthTime  time.Time `bson:"authTime"`
+	ExpiresAt time.Time `bson:"expiresAt"`
+}
+
+// refreshDoc is one refresh token, stored under its HMAC signature so the
+// token itself never reaches the database. It stays after use; the used
+// marker tells a rotated-out token apart from a live one.
+type refreshDoc struct {
+	Signature string    `bson:"_id"`
+	GrantID   string    `bson:"grantId"`
+	ClientID  string    `bson:"clientId"`
+	Subject   string    `bson:"subject"`
+	Scopes    []string  `bson:"scopes"`
+	IssuedAt  time.Time `bson:"issuedAt"`
+	ExpiresAt time.Time `bson:"expiresAt"`
+}
+
+// usedMarker records that a refresh token was spent. Its _id is the token
+// signature, so of many concurrent inserts exactly one succeeds: that insert
+// is the rotation.
+type usedMarker struct {
+	Signature string    `bson:"_id"`
+	GrantID   string    `bson:"grantId"`
+	UsedAt    time.Time `bson:"usedAt"`
+	ExpiresAt time.Time `bson:"expiresAt"`
+}
+
+// revokedAccessToken marks one access token revoked by its jti, until the
+// token expires on its own.
+type revokedAccessToken struct {
+	JTI       string    `bson:"_id"`
+	ClientID  string    `bson:"clientId"`
+	RevokedAt time.Time `bson:"revokedAt"`
+	ExpiresAt time.Time `bson:"expiresAt"`
+}
+
+// errAlreadyUsed reports that a refresh token was rotated before.
+var errAlreadyUsed = errors.New("refresh token already used")
+
+type tokenStore struct {
+	grants  *mongo.Collection
+	refresh *mongo.Collection
+	used    *mongo.Collection
+	revoked *mongo.Collection
+}
+
+func newTokenStore(s *storage.Store) *tokenStore {
+	db := s.Database()
+	t := &tokenStore{
+		grants:  db.Collection(collGrants),
+		refresh: db.Collection(collRefreshTokens),
+		used:    db.Collection(collUsedRefreshTokens),
+		revoked: db.Collection(collRevokedAccessTokens),
+	}
+	for _, c := range []*mongo.Collection{t.grants, t.refresh, t.used, t.revoked} {
+		s.RegisterSweep(c, "expiresAt")
+	}
+	return t
+}
+
+// storageError wraps a driver error with the operation that failed.
+func storageError(op string, err error) error {
+	return fmt.Errorf("oauth: %s: %w", op, err)
+}
+
+func byID(id string) bson.D { return bson.D{{Key: "_id", Value: id}} }
+
+// findByID decodes the document with id into out. It returns storage.ErrNotFound
+// when there is none.
+func findByID(ctx context.Context, c *mongo.Collection, id string, out any, op string) error {
+	err := c.FindOne(ctx, byID(id)).Decode(out)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return storage.ErrNotFound
+	}
+	if err != nil {
+		return storageError(op, err)
+	}
+	return nil
+}
+
+func (t *tokenStore) createGrant(ctx context.Context, g *grantDoc) error {
+	if _, err := t.grants.InsertOne(ctx, g); err != nil {
+		return storageError("insert grant", err)
+	}
+	return nil
+}
+
+func (t *tokenStore) getGrant(ctx context.Context, id string) (*grantDoc, error) {
+	var g grantDoc
+	if err := findByID(ctx, t.grants, id, &g, "read grant"); err != nil {
+		return nil, err
+	}
+	return &g, nil
+}
+
+// revokeGrant deletes the grant family, which revokes every token issued from
+// it. Revoking a family that is already gone is not an error.
+func (t *tokenStore) revokeGrant(ctx context.Context, id string) error {
+	if _, err := t.grants.DeleteOne(ctx, byID(id)); err != nil {
+		return storageError("delete grant", err)
+	}
+	return nil
+}
+
+func (t *tokenStore) createRefresh(ctx context.Context, d *refreshDoc) error {
+	if _, err := t.refresh.InsertOne(ctx, d); err != nil {
+		return storageError("insert refresh token", err)
+	}
+	return nil
+}
+
+func (t *tokenStore) getRefresh(ctx context.Context, signature string) (*refreshDoc, error) {
+	var d refreshDoc
+	if err := findByID(ctx, t.refresh, signature, &d, "read refresh token"); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// markUsed spends the refresh token: exactly one caller per signature gets
+// nil, every other one errAlreadyUsed.
+func (t *tokenStore) markUsed(ctx context.Context, d *refreshDoc, now time.Time) error {
+	_, err := t.used.InsertOne(ctx, usedMarker{
+		Signature: d.Signature, GrantID: d.GrantID, UsedAt: now, ExpiresAt: d.ExpiresAt,
+	})
+	if mongo.IsDuplicateKeyError(err) {
+		return errAlreadyUsed
+	}
+	if err != nil {
+		return storageError("mark refresh token used", err)
+	}
+	return nil
+}
+
+func (t *tokenStore) isUsed(ctx context.Context, signature string) (bool, error) {
+	var m usedMarker
+	err := findByID(ctx, t.used, signature, &m, "read used refresh token")
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// revokeAccessToken marks the access token with jti revoked until expiresAt.
+// Revoking it twice is not an error.
+func (t *tokenStore) revokeAccessToken(ctx context.Context, jti, clientID string, now,
+	expiresAt time.Time) error {
+	_, err := t.revoked.InsertOne(ctx, revokedAccessToken{
+		JTI: jti, ClientID: clientID, RevokedAt: now, ExpiresAt: expiresAt,
+	})
+	if err != nil && !mongo.IsDuplicateKeyError(err) {
+		return storageError("revoke access token", err)
+	}
+	return nil
+}
+
+func (t *tokenStore) isAccessTokenRevoked(ctx context.Context, jti string) (bool, error) {
+	var m revokedAccessToken
+	err := findByID(ctx, t.revoked, jti, &m, "read revoked access token")
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
