@@ -25,7 +25,7 @@ const (
 
 // claims takes exclusive, expiring claims by inserting a document with a
 // fixed _id. An insert with a taken _id fails atomically on MongoDB and on
-// the embedded engine, so of several instances exactly one wins; no update
+// the embedded engine, so of several instances exactly one wins. No update
 // with a filter is involved, because the embedded engine does not apply
 // those atomically.
 type claims struct {

@@ -15,6 +15,7 @@ func TestPrintKeyList(t *testing.T) {
 			Retired: created.Add(time.Hour), Expires: created.Add(2 * time.Hour)},
 		{KID: "a-much-longer-kid", Algorithm: "EdDSA", State: StateActive, Created: created, Activates: created.Add(time.Hour)},
 	}
+
 	var out bytes.Buffer
 	if err := PrintKeyList(&out, keys); err != nil {
 		t.Fatalf("PrintKeyList: %v", err)
@@ -23,6 +24,7 @@ func TestPrintKeyList(t *testing.T) {
 	if len(lines) != 3 {
 		t.Fatalf("got %d lines, want a header and 2 rows:\n%s", len(lines), out.String())
 	}
+
 	if got := strings.Fields(lines[0]); strings.Join(got, " ") != "KID ALG STATE CREATED ACTIVATES RETIRED EXPIRES" {
 		t.Errorf("header = %q", lines[0])
 	}

@@ -5,7 +5,7 @@
 // # Keys
 //
 // Manager keeps the keys in MongoDB (storage.SigningKeys). Each key is RS256
-// (RSA, at least 2048 bits), ES256 (P-256) or EdDSA (Ed25519); its kid is the
+// (RSA, at least 2048 bits), ES256 (P-256) or EdDSA (Ed25519). Its kid is the
 // RFC 7638 SHA-256 thumbprint of the public key. The private JWK is sealed
 // with AES-256-GCM under a key derived from the system secret
 // (secrets.PurposeKeyEncryption), with the kid as additional data. A key that

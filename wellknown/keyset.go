@@ -14,9 +14,9 @@ const (
 	StateRetired = "retired"
 )
 
-// keySet is one loaded copy of the stored keys. Every answer it gives is a
-// pure function of the stored list and the time, so instances that loaded
-// the same list agree on the active key without coordinating.
+// keySet is one loaded copy of the stored keys. Each of its methods is a pure
+// function of the stored list and the time, so instances that loaded the
+// same list agree on the active key without coordinating.
 type keySet struct {
 	// keys is sorted by ActivatesAt, then kid: oldest first.
 	keys             []*key

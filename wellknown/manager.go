@@ -34,8 +34,8 @@ type ManagerOptions struct {
 	// keys. A retired key stays published this long after its retirement.
 	MaxTokenLifetime time.Duration
 	// ReloadInterval is how often Run reloads the stored keys. Zero means a
-	// tenth of LeadTime, at least 1 s and at most 1 min; it must stay well
-	// below LeadTime, so every instance loads a new key before it signs.
+	// tenth of LeadTime, at least 1 s and at most 1 min. It must stay well
+	// below LeadTime, so that every instance loads a new key before it signs.
 	ReloadInterval time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
@@ -90,27 +90,18 @@ func NewManager(store *storage.Store, opts ManagerOptions) (*Manager, error) {
 	if store == nil {
 		return nil, errors.New("wellknown: store is nil")
 	}
-	if err := checkAlgorithm(opts.Algorithm); err != nil {
+	if err := checkOptions(opts); err != nil {
 		return nil, fmt.Errorf("wellknown: %w", err)
-	}
-	if opts.Algorithm == AlgorithmRS256 && opts.RSABits < MinRSABits {
-		return nil, fmt.Errorf("wellknown: RSA key size %d is below the minimum of %d bits",
-			opts.RSABits, MinRSABits)
-	}
-	if opts.LeadTime < 0 {
-		return nil, fmt.Errorf("wellknown: lead time %s is negative", opts.LeadTime)
-	}
-	if opts.RotationInterval < 0 || (opts.RotationInterval > 0 && opts.RotationInterval <= opts.LeadTime) {
-		return nil, fmt.Errorf("wellknown: rotation interval %s must be 0 or longer than the lead time %s",
-			opts.RotationInterval, opts.LeadTime)
-	}
-	if opts.MaxTokenLifetime <= 0 {
-		return nil, fmt.Errorf("wellknown: maximum token lifetime %s must be positive", opts.MaxTokenLifetime)
 	}
 	sealKey, err := secrets.DeriveKey(opts.SystemSecret, secrets.PurposeKeyEncryption)
 	if err != nil {
 		return nil, fmt.Errorf("wellknown: %w", err)
 	}
+	c, err := newClaims(store)
+	if err != nil {
+		return nil, fmt.Errorf("wellknown: %w", err)
+	}
+
 	if opts.ReloadInterval <= 0 {
 		opts.ReloadInterval = min(max(opts.LeadTime/10, time.Second), time.Minute)
 	}
@@ -120,15 +111,32 @@ func NewManager(store *storage.Store, opts ManagerOptions) (*Manager, error) {
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()
 	}
-	c, err := newClaims(store)
-	if err != nil {
-		return nil, fmt.Errorf("wellknown: %w", err)
-	}
 	return &Manager{store: store, opts: opts, sealKey: sealKey, log: opts.Logger, claims: c}, nil
 }
 
-// Init loads the stored keys. When there are none it creates the first key,
-// active at once; of several instances starting on an empty store, one
+// checkOptions returns an error naming the first invalid option.
+func checkOptions(opts ManagerOptions) error {
+	if err := checkAlgorithm(opts.Algorithm); err != nil {
+		return err
+	}
+	if opts.Algorithm == AlgorithmRS256 && opts.RSABits < MinRSABits {
+		return fmt.Errorf("RSA key size %d is below the minimum of %d bits", opts.RSABits, MinRSABits)
+	}
+	if opts.LeadTime < 0 {
+		return fmt.Errorf("lead time %s is negative", opts.LeadTime)
+	}
+	if opts.RotationInterval < 0 || (opts.RotationInterval > 0 && opts.RotationInterval <= opts.LeadTime) {
+		return fmt.Errorf("rotation interval %s must be 0 or longer than the lead time %s",
+			opts.RotationInterval, opts.LeadTime)
+	}
+	if opts.MaxTokenLifetime <= 0 {
+		return fmt.Errorf("maximum token lifetime %s must be positive", opts.MaxTokenLifetime)
+	}
+	return nil
+}
+
+// Init loads the stored keys. When there are none, it creates the first key,
+// active at once. Of several instances starting on an empty store, one
 // creates it and the others load it. Init fails, and creates nothing, when a
 // stored key does not decrypt under the system secret.
 func (m *Manager) Init(ctx context.Context) error {
@@ -247,8 +255,12 @@ func (m *Manager) storeSet(stored []storage.SigningKey) (*keySet, error) {
 // Rotate creates a key with the configured algorithm that is published at
 // once and signs from now + LeadTime. The previous key is retired when the
 // new one activates. The returned key has PrivateSealed cleared, so it is
-// safe to print or log.
+// safe to print or log. Rotate needs a successful Init first, so that an
+// empty store gets its first key active at once rather than pending.
 func (m *Manager) Rotate(ctx context.Context) (storage.SigningKey, error) {
+	if m.set.Load() == nil {
+		return storage.SigningKey{}, fmt.Errorf("wellknown: rotate: %w", ErrNotInitialized)
+	}
 	signer, err := generateSigner(m.opts.Algorithm, m.opts.RSABits)
 	if err != nil {
 		return storage.SigningKey{}, fmt.Errorf("wellknown: rotate: %w", err)

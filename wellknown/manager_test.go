@@ -396,3 +396,17 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestRotateNeedsInit(t *testing.T) {
+	e := newTestEnv(t)
+	m, err := NewManager(e.store, e.options(AlgorithmES256))
+	if err != nil {
+		t.Fatalf("NewManager: %v", err)
+	}
+	if _, err := m.Rotate(context.Background()); !errors.Is(err, ErrNotInitialized) {
+		t.Errorf("Rotate before Init: %v, want ErrNotInitialized", err)
+	}
+	if n := storedCount(t, e); n != 0 {
+		t.Errorf("Rotate before Init stored %d keys, want 0", n)
+	}
+}

@@ -44,13 +44,17 @@ type verifiedClaims struct {
 }
 
 // Verify checks the compact JWS raw and returns its payload and protected
-// header. It requires one of RS256, ES256 and EdDSA in alg, which also
-// rejects "none" and every HMAC algorithm; a kid of a published key whose
-// algorithm equals alg; a typ equal to wantTyp, ignoring case and an
-// "application/" prefix (RFC 8725 §3.11); a valid signature; iss equal to
-// the issuer; and an exp that has not passed. An nbf, when present, must
-// have passed. A failure of the key source other than ErrUnknownKey is
-// returned as it is, because it is no fault of the token.
+// header. These checks run in order:
+//
+//   - alg is RS256, ES256 or EdDSA, so "none" and every HMAC algorithm fail;
+//   - kid names a published key, and alg equals that key's algorithm;
+//   - typ equals wantTyp, ignoring case and an "application/" prefix
+//     (RFC 8725 §3.11);
+//   - the signature is valid;
+//   - iss equals the issuer, exp has not passed and nbf, when present, has.
+//
+// A failure of the key source other than ErrUnknownKey is returned as it
+// is, because it is no fault of the token.
 func (v *Verifier) Verify(ctx context.Context, raw, wantTyp string) ([]byte, jose.Header, error) {
 	if wantTyp == "" {
 		return nil, jose.Header{}, errors.New("wellknown: Verify needs the expected typ")
