@@ -163,8 +163,8 @@ func (m *Manager) Init(ctx context.Context) error {
 	m.log.Info("signing keys loaded", zap.Int("count", len(set.keys)),
 		zap.String("active_kid", active.stored.ID), zap.String("algorithm", active.stored.Algorithm))
 	if active.stored.Algorithm != m.opts.Algorithm {
-		m.log.Warn("the active signing key uses another algorithm than configured; "+
-			"the next rotation creates a key with the configured one",
+		m.log.Warn("the active signing key's algorithm differs from the configured one, "+
+			"which the next rotation uses",
 			zap.String("active_kid", active.stored.ID),
 			zap.String("active_algorithm", active.stored.Algorithm),
 			zap.String("configured_algorithm", m.opts.Algorithm))
