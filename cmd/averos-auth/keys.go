@@ -1,11 +1,65 @@
 package main
 
-import "context"
+import (
+	"context"
+	"fmt"
+
+	"go.uber.org/zap"
+
+	"github.com/averos/averos-auth/internal/app"
+	"github.com/averos/averos-auth/wellknown"
+)
+
+// openKeys opens storage and loads the signing keys, generating the first
+// one when the store has none.
+func openKeys(ctx context.Context, cmd *command, args []string, e env) (*wellknown.Manager, func(), error) {
+	cfg, err := cmd.parse(args, e.environ)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := openForCLI(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	closeAll := func() { _ = st.Close(context.WithoutCancel(ctx)) }
+	m, err := app.KeyManager(cfg, st.Store, zap.NewNop())
+	if err != nil {
+		closeAll()
+		return nil, nil, usageError{err}
+	}
+	if err := m.Init(ctx); err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	return m, closeAll, nil
+}
 
 func keysList(ctx context.Context, args []string, e env) error {
-	return usagef("keys list: not available yet")
+	cmd := newCommand("keys list", "List the signing keys with their state (pending, active, retired) and dates.", e.stderr)
+	m, closeAll, err := openKeys(ctx, cmd, args, e)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	keys, err := m.List(ctx)
+	if err != nil {
+		return err
+	}
+	return wellknown.PrintKeyList(e.stdout, keys)
 }
 
 func keysRotate(ctx context.Context, args []string, e env) error {
-	return usagef("keys rotate: not available yet")
+	cmd := newCommand("keys rotate", "Add a new signing key. It is published in the JWKS at once and "+
+		"starts signing after keys.rotation-lead-time; the current key is retired then and stays "+
+		"published until every token it signed has expired.", e.stderr)
+	m, closeAll, err := openKeys(ctx, cmd, args, e)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	k, err := m.Rotate(ctx)
+	if err != nil {
+		return fmt.Errorf("rotate signing keys: %w", err)
+	}
+	return wellknown.PrintRotation(e.stdout, k)
 }

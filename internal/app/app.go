@@ -14,7 +14,9 @@ import (
 
 	"github.com/averos/averos-auth/configs"
 	"github.com/averos/averos-auth/internal/httpserver"
+	"github.com/averos/averos-auth/oauth"
 	"github.com/averos/averos-auth/storage"
+	"github.com/averos/averos-auth/wellknown"
 )
 
 // errStarting is the readiness error until the start-up steps have run.
@@ -33,6 +35,9 @@ type App struct {
 	background []func(ctx context.Context)
 
 	started atomic.Bool
+
+	provider *oauth.Provider
+	keys     *wellknown.Manager
 }
 
 // New builds the server and mounts every package's routes.
@@ -47,18 +52,23 @@ func New(cfg *configs.Config, log *zap.Logger, store *storage.Store) (*App, erro
 		Ready:             a.ready,
 		MetricsEnabled:    cfg.Metrics.Enabled,
 	})
-	a.startup = append(a.startup, store.EnsureIndexes)
-	a.background = append(a.background, func(ctx context.Context) {
-		store.RunSweeper(ctx, cfg.Storage.SweepInterval)
-	})
+	// mount registers the token collections for the sweep, so the indexes
+	// are created after it has run.
 	if err := a.mount(); err != nil {
 		return nil, err
 	}
+	a.startup = append([]func(context.Context) error{store.EnsureIndexes}, a.startup...)
+	a.background = append(a.background, func(ctx context.Context) {
+		store.RunSweeper(ctx, cfg.Storage.SweepInterval)
+	})
 	return a, nil
 }
 
 // Handler returns the whole middleware chain and routes, for tests.
 func (a *App) Handler() http.Handler { return a.server.Handler() }
+
+// Provider returns the OAuth provider, for tests.
+func (a *App) Provider() *oauth.Provider { return a.provider }
 
 // Router returns the router, for listing the mounted routes.
 func (a *App) Router() chi.Router { return a.server.Router() }
