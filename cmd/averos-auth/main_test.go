@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -191,8 +192,61 @@ func TestServeAndCLIAgainstRunningServer(t *testing.T) {
 	if created.ClientID != "svc" || len(created.ClientSecret) < 43 {
 		t.Errorf("created client = %+v", created)
 	}
-	if strings.Contains(logs.String(), created.ClientSecret) || strings.Contains(logs.String(), "Sup3rSecret") {
-		t.Error("the server log contains a secret")
+
+	// The README's first session: a client and a user from the CLI, then a
+	// token from the password grant with client_secret_basic.
+	r = runCLI(t, env, "", "clients", "create", "--id", "demo-app", "--grant", "password,refresh_token",
+		"--scope", "openid,profile,email,roles,offline_access", "--json")
+	if r.code != 0 {
+		t.Fatalf("clients create demo-app: code %d, stderr %q", r.code, r.stderr)
+	}
+	var demo struct {
+		ClientSecret string `json:"client_secret"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &demo); err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"grant_type": {"password"}, "username": {"ADA"}, "password": {"Sup3rSecret"},
+		"scope": {"openid profile email offline_access"}}
+	req, _ := http.NewRequest(http.MethodPost, base+"/oauth2/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("demo-app", demo.ClientSecret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
+		IDToken      string `json:"id_token"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("token: status %d, err %v", resp.StatusCode, err)
+	}
+	if tok.AccessToken == "" || tok.RefreshToken == "" || tok.IDToken == "" {
+		t.Errorf("token response lacks a token: %+v", tok)
+	}
+
+	// keys list and keys rotate work beside the running server.
+	r = runCLI(t, env, "", "keys", "list")
+	if r.code != 0 || strings.Count(r.stdout, "active") != 1 {
+		t.Errorf("keys list: code %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	r = runCLI(t, env, "", "keys", "rotate")
+	if r.code != 0 || !strings.Contains(r.stdout, "created signing key") {
+		t.Errorf("keys rotate: code %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	r = runCLI(t, env, "", "keys", "list")
+	if !strings.Contains(r.stdout, "pending") {
+		t.Errorf("keys list after rotate has no pending key: %q", r.stdout)
+	}
+
+	for _, secret := range []string{created.ClientSecret, demo.ClientSecret, "Sup3rSecret", tok.RefreshToken, tok.AccessToken} {
+		if strings.Contains(logs.String(), secret) {
+			t.Error("the server log contains a secret or token")
+		}
 	}
 
 	// SIGTERM stops the server cleanly.
