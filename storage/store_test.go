@@ -470,3 +470,70 @@ func TestEnsureIndexesIdempotent(t *testing.T) {
 		}
 	}
 }
+
+// race runs fn n times concurrently and counts successes and
+// ErrAlreadyExists failures; any other error fails the test.
+func race(t *testing.T, n int, fn func(i int) error) (wins, dups int32) {
+	t.Helper()
+	var w, d atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			err := fn(i)
+			switch {
+			case err == nil:
+				w.Add(1)
+			case errors.Is(err, storage.ErrAlreadyExists):
+				d.Add(1)
+			default:
+				t.Errorf("unexpected error: %v", err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	return w.Load(), d.Load()
+}
+
+func TestRoleAndClientCreateConcurrent(t *testing.T) {
+	s := storagetest.New(t)
+	c := ctx(t)
+	wins, dups := race(t, 50, func(int) error { return s.Roles.Create(c, &storage.Role{Name: "ops"}) })
+	if wins != 1 || dups != 49 {
+		t.Errorf("role creations: %d won, %d duplicates; want 1 and 49", wins, dups)
+	}
+	wins, dups = race(t, 50, func(int) error { return s.Clients.Create(c, &storage.Client{ID: "same"}) })
+	if wins != 1 || dups != 49 {
+		t.Errorf("client creations: %d won, %d duplicates; want 1 and 49", wins, dups)
+	}
+}
+
+// Of many users renamed to one free name at once, exactly one gets it.
+func TestUserRenameConcurrent(t *testing.T) {
+	s := storagetest.New(t)
+	c := ctx(t)
+	const n = 50
+	ids := make([]string, n)
+	for i := range ids {
+		u := newUser(fmt.Sprintf("user%d", i), fmt.Sprintf("user%d@example.com", i))
+		if err := s.Users.Create(c, u); err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = u.ID
+	}
+	wins, dups := race(t, n, func(i int) error {
+		_, err := s.Users.Update(c, ids[i], func(u *storage.User) error { u.UserName = "wanted"; return nil })
+		return err
+	})
+	if wins != 1 || dups != n-1 {
+		t.Errorf("renames: %d won, %d duplicates; want 1 and %d", wins, dups, n-1)
+	}
+	users, err := s.Users.List(c, bson.D{{Key: "userName", Value: "wanted"}}, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(users) != 1 {
+		t.Errorf("users named wanted = %d, want 1", len(users))
+	}
+}
