@@ -11,7 +11,7 @@ import (
 	"github.com/averos/averos-auth/storage"
 )
 
-// Defaults for zero Options fields; they match the configuration defaults.
+// Defaults for zero Options fields, equal to the configuration defaults.
 const (
 	DefaultAdminRole  = "admin"
 	DefaultMaxResults = 1000
@@ -19,11 +19,11 @@ const (
 
 // Options configures the administration API.
 type Options struct {
-	// AdminRole is the role name that grants administration; DefaultAdminRole
-	// when empty.
+	// AdminRole is the role name that grants administration, or
+	// DefaultAdminRole when empty.
 	AdminRole string
-	// MaxResults is the maximum number of entities one list request returns;
-	// DefaultMaxResults when zero or less.
+	// MaxResults is the maximum number of entities one list request
+	// returns, or DefaultMaxResults when zero or less.
 	MaxResults int
 }
 
@@ -66,7 +66,7 @@ func New(opts Options, store *storage.Store, tokens TokenService, users *account
 }
 
 // Mount adds the /uapi routes to r. Every route needs a valid bearer access
-// token of a verified user (authenticate); handlers then check the
+// token of a verified user (authenticate), and the handlers check the
 // administrator role or the self-service rules.
 func (a *API) Mount(r chi.Router) {
 	r.Route("/uapi", func(r chi.Router) {

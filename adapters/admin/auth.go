@@ -30,10 +30,10 @@ func callerFrom(ctx context.Context) *caller {
 }
 
 // authenticate admits a request with a valid bearer access token whose user
-// exists, is enabled, is not locked and has a verified account. It answers
-// 401 for a missing or invalid token (the Averos client then refreshes),
-// 460 for a revoked session (the client logs out) and 471 for an unverified
-// account. The user's roles are read from storage, not from the token, so a
+// exists, is enabled, is not locked and has a verified account. It responds
+// with 401 to a missing or invalid token (the Averos client then
+// refreshes), with 460 to a revoked session (the client logs out) and with
+// 471 to an unverified account. The user's roles are read from storage, not from the token, so a
 // role taken away works at once.
 func (a *API) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -97,7 +97,7 @@ func bearerToken(r *http.Request) (string, bool) {
 	return token, true
 }
 
-// unauthorized sends 401 with the RFC 6750 challenge; errorCode is empty
+// unauthorized sends 401 with the RFC 6750 challenge. errorCode is empty
 // when the request carried no token.
 func unauthorized(w http.ResponseWriter, errorCode string) {
 	challenge := `Bearer realm="uapi"`
@@ -108,8 +108,8 @@ func unauthorized(w http.ResponseWriter, errorCode string) {
 	httpserver.WriteText(w, http.StatusUnauthorized, "missing or invalid access token")
 }
 
-// requireAdmin wraps a handler that only administrators may call; others
-// get 403 with a plain-text message.
+// requireAdmin wraps a handler that only administrators may call. Other
+// callers get 403 with a plain-text message.
 func (a *API) requireAdmin(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !callerFrom(r.Context()).isAdmin {

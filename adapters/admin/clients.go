@@ -74,7 +74,7 @@ func specOf(c *storage.Client) accounts.ClientSpec {
 }
 
 // applyClientBody overwrites the fields of spec that the body gives,
-// checking each value's JSON type; accounts.Clients validates the result.
+// checking each value's JSON type. accounts.Clients validates the result.
 // client_id is taken only when setID is true (on creation). Unknown keys
 // and null values are ignored.
 func applyClientBody(spec *accounts.ClientSpec, members []member, setID bool) error {
@@ -209,11 +209,13 @@ func (a *API) updateClient(w http.ResponseWriter, r *http.Request) {
 }
 
 // rotateClientSecret serves POST /uapi/clients/{id}/secret: it replaces the
-// secret of a confidential client and returns the new one once. The old
-// secret stops working at once.
+// secret of a confidential client and returns the new one once.
 func (a *API) rotateClientSecret(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := chi.URLParam(r, "id")
+	// TODO: the OAuth provider of each running instance reuses a client
+	// document for up to 5 s and offers no way to drop it. The old secret,
+	// and the old settings after updateClient, may work for 5 s more.
 	secret, err := a.clients.RotateSecret(ctx, id)
 	if err != nil {
 		a.writeError(w, r, err, "client")

@@ -3,10 +3,10 @@
 //
 // Every request passes authenticate (auth.go): a valid bearer access token
 // of an existing, enabled, unlocked and verified user, whose roles are read
-// from storage. Administration needs the configured administrator role; a
-// user without it may only read their own record, list users with the
-// filter on their own user name that the profile screen sends, and change
-// their own profile fields.
+// from storage. Administration needs the configured administrator role. A
+// user without it may only read their own record, change their own profile
+// fields, and list users with the filter on their own user name that the
+// profile screen sends.
 //
 // Request bodies and query parameters are decoded member by member with a
 // check of each JSON type (jsonvalue.go), so an object never stands where a

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,13 +54,25 @@ func (k staticKeys) PublicKey(_ context.Context, kid string) (string, crypto.Pub
 	return "ES256", k.key.Public(), nil
 }
 
+// offsetClock is the provider's clock: the wall clock plus an offset that a
+// test moves forward instead of sleeping.
+type offsetClock struct {
+	offset atomic.Int64
+}
+
+func (c *offsetClock) Now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
+
+func (c *offsetClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
+
 // env is the admin API and the OAuth provider on a real store, served over
 // a real listener, with an administrator "root" and a user "ada".
 type env struct {
 	t             *testing.T
 	store         *storage.Store
 	provider      *oauth.Provider
+	clock         *offsetClock
 	users         *accounts.Users
+	roles         *accounts.Roles
 	clients       *accounts.Clients
 	srv           *httptest.Server
 	consoleSecret string
@@ -82,8 +95,10 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	provider, err := oauth.New(oauth.Config{Issuer: "http://issuer.test", SystemSecret: testSystemSecret},
-		store, staticKeys{key: key}, hasher, nil)
+	clock := &offsetClock{}
+	provider, err := oauth.New(oauth.Config{
+		Issuer: "http://issuer.test", SystemSecret: testSystemSecret, Now: clock.Now,
+	}, store, staticKeys{key: key}, hasher, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,13 +109,8 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 
-	server := httpserver.New(httpserver.Options{})
-	provider.Mount(server.Router())
-	admin.New(admin.Options{}, store, provider, users, roles, clients, nil).Mount(server.Router())
-	srv := httptest.NewServer(server.Handler())
-	t.Cleanup(srv.Close)
-
-	e := &env{t: t, store: store, provider: provider, users: users, clients: clients, srv: srv}
+	e := &env{t: t, store: store, provider: provider, clock: clock, users: users, roles: roles, clients: clients}
+	e.srv = e.serveWith(admin.Options{}).srv
 	ctx := context.Background()
 	_, e.consoleSecret, err = clients.Create(ctx, accounts.ClientSpec{
 		ID: consoleID, GrantTypes: []string{"password"}, IntrospectAny: true,
@@ -120,6 +130,20 @@ func newEnv(t *testing.T) *env {
 	e.adminToken = e.login("root", adminPassword)
 	e.userToken = e.login("ada", userPassword)
 	return e
+}
+
+// serveWith returns a copy of e whose server runs the provider and an admin
+// API with opts, on the same store.
+func (e *env) serveWith(opts admin.Options) *env {
+	e.t.Helper()
+	server := httpserver.New(httpserver.Options{})
+	e.provider.Mount(server.Router())
+	admin.New(opts, e.store, e.provider, e.users, e.roles, e.clients, nil).Mount(server.Router())
+	srv := httptest.NewServer(server.Handler())
+	e.t.Cleanup(srv.Close)
+	copied := *e
+	copied.srv = srv
+	return &copied
 }
 
 func (e *env) addUser(in accounts.NewUser) *storage.User {

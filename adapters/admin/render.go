@@ -190,7 +190,8 @@ func (a *API) renderRoles(ctx context.Context, roles []storage.Role, keys map[st
 			names[i] = r.Name
 		}
 		// TODO: users_details lists at most max-results users over all the
-		// listed roles together; a role with more users shows a partial list.
+		// listed roles together, so a role with more users shows a partial
+		// list.
 		users, err := a.store.Users.List(ctx, bson.D{{Key: "roles", Value: bson.D{{Key: "$in", Value: names}}}}, a.maxResults)
 		if err != nil {
 			return nil, err

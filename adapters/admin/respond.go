@@ -33,9 +33,10 @@ func (a *API) logger(ctx context.Context) *zap.Logger {
 	return a.log
 }
 
-// writeError sends err as a plain-text response: client mistakes with their
-// message and a 4xx status, anything else as a 500 whose cause goes only to
-// the log. notFound names the entity for a storage.ErrNotFound.
+// writeError sends err as a plain-text response. A client mistake gets a
+// 4xx status and its message. Anything else gets 500 (503 when storage is
+// unreachable), and its cause goes only to the log. notFound names the
+// entity for a storage.ErrNotFound.
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error, notFound string) {
 	var (
 		input      *inputError

@@ -12,7 +12,7 @@ import (
 	"github.com/averos/averos-auth/storage"
 )
 
-// roleInput is the checked content of a POST or PUT body for a role; a nil
+// roleInput is the checked content of a POST or PUT body for a role. A nil
 // field was absent or null. Other keys (users, createdBy, ...) are ignored.
 type roleInput struct {
 	Name        *string `json:"name" validate:"omitnil,rolename"`
@@ -98,7 +98,7 @@ func (a *API) writeRole(w http.ResponseWriter, r *http.Request, status int, role
 	httpserver.WriteJSON(w, status, views[0])
 }
 
-// createRole serves POST /uapi/roles/; createdBy is the caller.
+// createRole serves POST /uapi/roles/ with the caller as createdBy.
 func (a *API) createRole(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	members, err := readObject(r)
@@ -138,6 +138,7 @@ func (a *API) updateRole(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err, "")
 		return
 	}
+
 	current, err := a.store.Roles.Get(ctx, id)
 	if err != nil {
 		a.writeError(w, r, err, "role")
@@ -147,6 +148,7 @@ func (a *API) updateRole(w http.ResponseWriter, r *http.Request) {
 		a.rejectAdminRoleChange(w)
 		return
 	}
+
 	role, err := a.store.Roles.Update(ctx, id, func(role *storage.Role) error {
 		if in.Name != nil {
 			role.Name = *in.Name
@@ -188,8 +190,8 @@ func (a *API) deleteRole(w http.ResponseWriter, r *http.Request) {
 	a.writeRole(w, r, http.StatusOK, role, nil)
 }
 
-// rejectAdminRoleChange answers 409: renaming or deleting the administrator
-// role through this API would take administration away from everyone.
+// rejectAdminRoleChange responds with 409, because renaming or deleting the
+// administrator role would take administration away from everyone.
 func (a *API) rejectAdminRoleChange(w http.ResponseWriter) {
 	httpserver.WriteText(w, http.StatusConflict,
 		"the role "+a.adminRole+" grants administration and cannot be renamed or deleted here; "+

@@ -252,7 +252,7 @@ func decodeRoleObject(item json.RawMessage, where string) (roleRef, error) {
 }
 
 // resolveRoles returns the names of the referenced roles. A reference with
-// an _id is looked up by id, otherwise by name; a role that does not exist
+// an _id is looked up by id, otherwise by name. A role that does not exist
 // is an *inputError.
 func (a *API) resolveRoles(ctx context.Context, refs []roleRef) ([]string, error) {
 	names := make([]string, 0, len(refs))

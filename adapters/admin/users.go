@@ -24,7 +24,7 @@ const maxLockoutSlots = 100
 // administrator unlocks the account, in practice.
 const adminLockDuration = 100 * 365 * 24 * time.Hour
 
-// listUsers serves GET /uapi/users/. An administrator may use any filter;
+// listUsers serves GET /uapi/users/. An administrator may use any filter,
 // any other user only {"userName":{"$eq":"<own user name>"}}, which the Averos
 // profile screen sends, and gets their own record.
 func (a *API) listUsers(w http.ResponseWriter, r *http.Request) {
@@ -102,8 +102,8 @@ func (a *API) writeUser(w http.ResponseWriter, r *http.Request, status int, u *s
 	httpserver.WriteJSON(w, status, views[0])
 }
 
-// createUser serves POST /uapi/users/. userName, email and password are
-// required; createdBy is the caller.
+// createUser serves POST /uapi/users/ with the caller as createdBy.
+// userName, email and password are required.
 func (a *API) createUser(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	c := callerFrom(ctx)
@@ -154,11 +154,11 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) {
 	a.writeUser(w, r, http.StatusCreated, u, nil)
 }
 
-// updateUser serves PUT /uapi/users/{id}, a partial update. An
-// administrator may change every field of userInput; roles are added to
-// the user's set. A user changing their own record may change only the
-// profile fields; the other keys are ignored and stored data stays as it
-// was. updatedBy is the caller.
+// updateUser serves PUT /uapi/users/{id}, a partial update with the caller
+// as updatedBy. An administrator may change every field of userInput, and
+// roles are added to the user's set. A user changing their own record may
+// change only the profile fields. Their other keys are ignored, and the
+// stored data stays as it was.
 func (a *API) updateUser(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	c := callerFrom(ctx)
@@ -361,9 +361,10 @@ func (a *API) removeUserRelation(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := chi.URLParam(r, "id")
 	if relation := chi.URLParam(r, "relation"); relation != relationRoles {
-		httpserver.WriteText(w, http.StatusNotFound, "unknown relation; the only user relation is roles")
+		httpserver.WriteText(w, http.StatusNotFound, "unknown relation: the only user relation is roles")
 		return
 	}
+
 	q, err := parseQuery(r, "cids")
 	if err != nil {
 		a.writeError(w, r, err, "")
@@ -383,6 +384,7 @@ func (a *API) removeUserRelation(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err, "")
 		return
 	}
+
 	u, err := a.store.Users.Update(ctx, id, func(u *storage.User) error {
 		u.Roles = slices.DeleteFunc(u.Roles, func(role string) bool { return slices.Contains(names, role) })
 		u.UpdatedBy = callerFrom(ctx).user.ID
