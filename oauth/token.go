@@ -97,7 +97,7 @@ func (p *Provider) InternalToken(ctx context.Context, clientID string, form url.
 	}
 
 	ctx = context.WithValue(ctx, internalClientKey, clientID)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "/oauth2/token", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "/oauth2/token", http.NoBody)
 	if err != nil {
 		return nil, err
 	}
