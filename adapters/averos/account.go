@@ -210,13 +210,14 @@ func (a *Adapter) applyReset(ctx context.Context, userID, password string) error
 	if err := a.tokens.RevokeUserTokens(ctx, userID); err != nil {
 		return err
 	}
-	if _, err := a.store.Users.Update(ctx, userID, func(u *storage.User) error {
-		u.AccountVerified = true
-		return nil
-	}); err != nil {
+	if err := a.store.Lockout.Unlock(ctx, userID, a.opts.LockoutMaxFailures); err != nil {
 		return err
 	}
-	if err := a.store.Lockout.Unlock(ctx, userID, a.opts.LockoutMaxFailures); err != nil {
+	if _, err := a.store.Users.Update(ctx, userID, func(u *storage.User) error {
+		u.AccountVerified = true
+		u.LockedUntil = nil
+		return nil
+	}); err != nil {
 		return err
 	}
 	return a.oneTime.revokeAll(ctx, kindResetPassword, userID)
