@@ -43,6 +43,9 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			unauthorized(w, "")
 			return
 		}
+		// TODO: the token of any client is accepted, because /uapi checks
+		// neither the token's audience nor its client. A third-party client
+		// holding an administrator's token can therefore call this API.
 		tok, err := a.tokens.ValidateAccessToken(ctx, raw)
 		switch {
 		case errors.Is(err, oauth.ErrSessionRevoked):

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -122,7 +123,7 @@ func decodeSeconds(v json.RawMessage, field string) (time.Duration, error) {
 	if t := jsonType(v); t != "number" {
 		return 0, invalidInput("%s must be a number of seconds, not %s", field, article(t))
 	}
-	n, err := strconv.ParseInt(string(v), 10, 64)
+	n, err := strconv.ParseInt(strings.TrimSpace(string(v)), 10, 64)
 	if err != nil || n < 0 || n > maxLifetimeSeconds {
 		return 0, invalidInput("%s must be a whole number of seconds from 0 to %d", field, maxLifetimeSeconds)
 	}
