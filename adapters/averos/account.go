@@ -32,7 +32,7 @@ func writeCode(w http.ResponseWriter, code int) {
 }
 
 // verifyAccount consumes a verification token and marks its user verified.
-// An unknown, used or expired token answers code -1.
+// An unknown, used or expired token gets code -1.
 func (a *Adapter) verifyAccount(w http.ResponseWriter, r *http.Request) {
 	obj, ok := readObject(w, r)
 	if !ok {
@@ -53,7 +53,7 @@ func (a *Adapter) verifyAccount(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		log.Error("consume verification token", zap.Error(err))
-		httpserver.WriteText(w, http.StatusInternalServerError, "verification failed because of a server error; try again later")
+		writeServerError(w, "verification")
 		return
 	}
 	_, err = a.store.Users.Update(r.Context(), stored.UserID, func(u *storage.User) error {
@@ -66,17 +66,18 @@ func (a *Adapter) verifyAccount(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		log.Error("mark account verified", zap.String("user_id", stored.UserID), zap.Error(err))
-		httpserver.WriteText(w, http.StatusInternalServerError, "verification failed because of a server error; try again later")
+		writeServerError(w, "verification")
 		return
 	}
 	if err := a.oneTime.revokeAll(r.Context(), kindVerifyAccount, stored.UserID); err != nil {
-		log.Warn("delete remaining verification tokens", zap.String("user_id", stored.UserID), zap.Error(err))
+		log.Warn("delete remaining verification tokens",
+			zap.String("user_id", stored.UserID), zap.Error(err))
 	}
 	log.Info("account verified", zap.String("user_id", stored.UserID))
 	writeCode(w, codeSuccess)
 }
 
-// requestPasswordReset answers code 1 for every email, registered or not,
+// requestPasswordReset responds with code 1 for every email, registered or not,
 // and does the lookup and the sending after the response, so neither the
 // body nor the response time tells whether the email is registered.
 func (a *Adapter) requestPasswordReset(w http.ResponseWriter, r *http.Request) {
@@ -135,7 +136,7 @@ func (a *Adapter) sendResetLink(ctx context.Context, email string, log *zap.Logg
 // resetPassword sets a new password with a reset token. A bad password is
 // a 400 with the policy's message, and the token stays valid: the client
 // shows the message and goes to the login page, and the link can be opened
-// again. An unknown, used or expired token answers code -1. On success every
+// again. An unknown, used or expired token gets code -1. On success every
 // refresh token family of the user is revoked, the user counts as verified
 // (the link proved the mailbox) and failed logins are forgotten.
 func (a *Adapter) resetPassword(w http.ResponseWriter, r *http.Request) {
@@ -159,7 +160,7 @@ func (a *Adapter) resetPassword(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		log.Error("read reset token", zap.Error(err))
-		httpserver.WriteText(w, http.StatusInternalServerError, "password reset failed because of a server error; try again later")
+		writeServerError(w, "password reset")
 		return
 	}
 	log = log.With(zap.String("user_id", stored.UserID))
@@ -170,7 +171,7 @@ func (a *Adapter) resetPassword(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		log.Error("password reset: read user", zap.Error(err))
-		httpserver.WriteText(w, http.StatusInternalServerError, "password reset failed because of a server error; try again later")
+		writeServerError(w, "password reset")
 		return
 	}
 	if err := a.users.CheckPassword(password, user.UserName, user.Email); err != nil {
@@ -183,7 +184,7 @@ func (a *Adapter) resetPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	} else if err != nil {
 		log.Error("consume reset token", zap.Error(err))
-		httpserver.WriteText(w, http.StatusInternalServerError, "password reset failed because of a server error; try again later")
+		writeServerError(w, "password reset")
 		return
 	}
 	if err := a.applyReset(ctx, user.ID, password); err != nil {
@@ -193,7 +194,8 @@ func (a *Adapter) resetPassword(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		log.Error("password reset", zap.Error(err))
-		httpserver.WriteText(w, http.StatusInternalServerError, "password reset failed because of a server error; request a new link")
+		httpserver.WriteText(w, http.StatusInternalServerError,
+			"password reset failed because of a server error; request a new link")
 		return
 	}
 	log.Info("password reset")
@@ -201,8 +203,8 @@ func (a *Adapter) resetPassword(w http.ResponseWriter, r *http.Request) {
 }
 
 // applyReset stores the new password and then revokes the user's sessions.
-// A failure between the two steps leaves the old sessions alive, and the 500
-// asks the user for a new link, whose reset revokes them.
+// A failure between the two steps leaves the old sessions alive. The 500
+// response tells the user to request a new link, and that reset revokes them.
 func (a *Adapter) applyReset(ctx context.Context, userID, password string) error {
 	if _, err := a.users.SetPassword(ctx, userID, password, ""); err != nil {
 		return err

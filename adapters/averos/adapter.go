@@ -122,7 +122,8 @@ type Adapter struct {
 // New builds the adapter and starts its mail worker. It registers the
 // one-time token collection with the store's expiry sweep, so call it
 // before store.EnsureIndexes.
-func New(opts Options, store *storage.Store, tokens TokenService, users *accounts.Users, log *zap.Logger) (*Adapter, error) {
+func New(opts Options, store *storage.Store, tokens TokenService, users *accounts.Users,
+	log *zap.Logger) (*Adapter, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
@@ -153,14 +154,15 @@ func New(opts Options, store *storage.Store, tokens TokenService, users *account
 	}
 
 	a := &Adapter{
-		opts:      opts,
-		store:     store,
-		tokens:    tokens,
-		users:     users,
-		clients:   clients,
-		log:       log,
-		now:       store.Now,
-		cookie:    newRefreshCookie(opts.CookieName, opts.CookieSecure, sameSite, opts.RefreshTokenLifetime),
+		opts:    opts,
+		store:   store,
+		tokens:  tokens,
+		users:   users,
+		clients: clients,
+		log:     log,
+		now:     store.Now,
+		cookie: newRefreshCookie(opts.CookieName, opts.CookieSecure, sameSite,
+			opts.RefreshTokenLifetime),
 		oneTime:   oneTime,
 		templates: templates,
 		mailer:    mailer,
@@ -204,11 +206,14 @@ func checkOptions(opts Options) error {
 	if opts.RefreshTokenLifetime <= 0 {
 		problems = append(problems, errors.New("averos: the refresh token lifetime must be positive"))
 	}
-	if u, err := url.Parse(opts.FrontendURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		problems = append(problems, fmt.Errorf("averos: invalid front-end URL %q: use an absolute http or https URL", opts.FrontendURL))
+	u, err := url.Parse(opts.FrontendURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		problems = append(problems, fmt.Errorf(
+			"averos: invalid front-end URL %q: use an absolute http or https URL", opts.FrontendURL))
 	}
 	if opts.SMTP.Host == "" && opts.DataDir == "" {
-		problems = append(problems, errors.New("averos: a data directory is required for the outbox when SMTP is not configured"))
+		problems = append(problems, errors.New(
+			"averos: a data directory is required for the outbox when SMTP is not configured"))
 	}
 	return errors.Join(problems...)
 }

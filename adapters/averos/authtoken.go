@@ -87,7 +87,8 @@ func newUserView(u *storage.User, now time.Time) userView {
 	}
 }
 
-func newAuthTokenResponse(u *storage.User, accessToken, ip string, now time.Time) authTokenResponse {
+func newAuthTokenResponse(u *storage.User, accessToken, ip string,
+	now time.Time) authTokenResponse {
 	return authTokenResponse{AuthToken: authToken{
 		Token:     accessToken,
 		userView:  newUserView(u, now),

@@ -15,24 +15,24 @@ import (
 	"github.com/averos/averos-auth/storage"
 )
 
-// existsResponse is the body of the availability checks. It tells nothing
-// about the user but whether the value is taken.
+// existsResponse is the body of the availability checks. It reveals nothing
+// about the user except whether the value is taken.
 type existsResponse struct {
 	Exists bool `json:"exists"`
 }
 
-// userNameExists answers whether a user name is taken. The query string
+// userNameExists reports whether a user name is taken. The query string
 // (filter, compositekeys) that the client appends is ignored.
 func (a *Adapter) userNameExists(w http.ResponseWriter, r *http.Request) {
-	a.answerExists(w, r, "userName", a.store.Users.GetByUserName)
+	a.writeExists(w, r, "userName", a.store.Users.GetByUserName)
 }
 
-// emailExists answers whether an email is registered.
+// emailExists reports whether an email is registered.
 func (a *Adapter) emailExists(w http.ResponseWriter, r *http.Request) {
-	a.answerExists(w, r, "email", a.store.Users.GetByEmail)
+	a.writeExists(w, r, "email", a.store.Users.GetByEmail)
 }
 
-func (a *Adapter) answerExists(w http.ResponseWriter, r *http.Request, param string,
+func (a *Adapter) writeExists(w http.ResponseWriter, r *http.Request, param string,
 	lookup func(ctx context.Context, value string) (*storage.User, error)) {
 	if ok, wait := a.available.allow(clientIP(r)); !ok {
 		seconds := int(math.Ceil(wait.Seconds()))
@@ -54,7 +54,7 @@ func (a *Adapter) answerExists(w http.ResponseWriter, r *http.Request, param str
 		httpserver.WriteJSON(w, http.StatusOK, existsResponse{Exists: false})
 	default:
 		a.requestLog(r).Error("availability check", zap.String("field", param), zap.Error(err))
-		httpserver.WriteText(w, http.StatusInternalServerError, "availability check failed because of a server error; try again later")
+		writeServerError(w, "availability check")
 	}
 }
 

@@ -32,7 +32,8 @@ func parseSameSite(value string) (http.SameSite, error) {
 	}
 }
 
-func newRefreshCookie(name string, secure bool, sameSite http.SameSite, lifetime time.Duration) refreshCookie {
+func newRefreshCookie(name string, secure bool, sameSite http.SameSite,
+	lifetime time.Duration) refreshCookie {
 	// Browsers drop a SameSite=None cookie without Secure.
 	if sameSite == http.SameSiteNoneMode {
 		secure = true

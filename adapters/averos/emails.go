@@ -29,7 +29,7 @@ const (
 	resetPasswordParam = "rpt"
 )
 
-// emailData is what the email templates can use.
+// emailData is the data passed to the email templates.
 type emailData struct {
 	UserName  string
 	FirstName string
@@ -49,7 +49,8 @@ func loadTemplates(overrideDir string) (*mail.Templates, error) {
 
 // link returns the front-end URL of path with the token as query parameter.
 func (a *Adapter) link(path, param, token string) string {
-	return strings.TrimRight(a.opts.FrontendURL, "/") + path + "?" + param + "=" + url.QueryEscape(token)
+	base := strings.TrimRight(a.opts.FrontendURL, "/")
+	return base + path + "?" + param + "=" + url.QueryEscape(token)
 }
 
 // sendOneTimeLink issues a one-time token of kind for u and queues the email

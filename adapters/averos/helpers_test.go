@@ -182,7 +182,8 @@ func (e *env) createUser(t *testing.T, name, email, pw string, roles ...string) 
 		if _, err := e.store.Roles.GetByName(context.Background(), role); err == nil {
 			continue
 		}
-		if _, err := accounts.NewRoles(e.store).Create(context.Background(), accounts.NewRole{Name: role}); err != nil {
+		_, err := accounts.NewRoles(e.store).Create(context.Background(), accounts.NewRole{Name: role})
+		if err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -309,6 +310,16 @@ func (b *browser) send(t *testing.T, method, path string, body any, headers ...s
 	return response{Response: resp, body: data}
 }
 
+func (b *browser) post(t *testing.T, path string, body any, headers ...string) response {
+	t.Helper()
+	return b.send(t, http.MethodPost, path, body, headers...)
+}
+
+func (b *browser) get(t *testing.T, path string, headers ...string) response {
+	t.Helper()
+	return b.send(t, http.MethodGet, path, nil, headers...)
+}
+
 // login posts the login form with the key the client uses ("userName", or
 // "email" when the input contains '@') and keeps the auth_token.
 func (b *browser) login(t *testing.T, identifier, pw string) response {
@@ -317,7 +328,7 @@ func (b *browser) login(t *testing.T, identifier, pw string) response {
 	if strings.Contains(identifier, "@") {
 		key = "email"
 	}
-	resp := b.send(t, http.MethodPost, "/auth/login", map[string]string{key: identifier, "password": pw})
+	resp := b.post(t, "/auth/login", map[string]string{key: identifier, "password": pw})
 	if resp.StatusCode == http.StatusOK {
 		b.authToken = authTokenOf(t, resp)
 	}
@@ -328,7 +339,7 @@ func (b *browser) login(t *testing.T, identifier, pw string) response {
 // auth_token on success.
 func (b *browser) refresh(t *testing.T) response {
 	t.Helper()
-	resp := b.send(t, http.MethodPost, "/auth/rt/", map[string]any{"user": b.authToken})
+	resp := b.post(t, "/auth/rt/", map[string]any{"user": b.authToken})
 	if resp.StatusCode == http.StatusOK {
 		b.authToken = authTokenOf(t, resp)
 	}
@@ -361,7 +372,8 @@ func (b *browser) cookieValue(t *testing.T) string {
 func (b *browser) setCookieValue(t *testing.T, value string) {
 	t.Helper()
 	u, _ := url.Parse(b.e.server.URL + "/auth")
-	b.client.Jar.SetCookies(u, []*http.Cookie{{Name: cookieName, Value: value, Path: "/auth", Secure: true}})
+	cookie := &http.Cookie{Name: cookieName, Value: value, Path: "/auth", Secure: true}
+	b.client.Jar.SetCookies(u, []*http.Cookie{cookie})
 }
 
 func assertStatus(t *testing.T, resp response, want int) {

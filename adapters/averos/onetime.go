@@ -63,7 +63,8 @@ func (s *oneTimeTokens) id(kind, token string) string {
 
 // issue creates a token of kind for userID, valid for lifetime, and returns
 // it. Only its keyed hash is stored.
-func (s *oneTimeTokens) issue(ctx context.Context, kind, userID string, lifetime time.Duration) (string, error) {
+func (s *oneTimeTokens) issue(ctx context.Context, kind, userID string,
+	lifetime time.Duration) (string, error) {
 	token, err := secrets.Generate()
 	if err != nil {
 		return "", err
@@ -135,7 +136,8 @@ func (s *oneTimeTokens) outstanding(ctx context.Context, kind, userID string) (i
 
 // revokeAll deletes every token of kind issued to userID.
 func (s *oneTimeTokens) revokeAll(ctx context.Context, kind, userID string) error {
-	_, err := s.coll.DeleteMany(ctx, bson.D{{Key: "userId", Value: userID}, {Key: "kind", Value: kind}})
+	filter := bson.D{{Key: "userId", Value: userID}, {Key: "kind", Value: kind}}
+	_, err := s.coll.DeleteMany(ctx, filter)
 	if err != nil {
 		return fmt.Errorf("delete %s tokens: %w", kind, err)
 	}

@@ -61,7 +61,8 @@ func parseBirthdate(s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
-	return time.Time{}, errors.New("birthdate must be an ISO-8601 date such as 2000-01-31 or 2000-01-31T00:00:00Z")
+	return time.Time{}, errors.New(
+		"birthdate must be an ISO-8601 date such as 2000-01-31 or 2000-01-31T00:00:00Z")
 }
 
 // register creates an unverified user and sends the verification email. A
@@ -104,7 +105,7 @@ func (a *Adapter) register(w http.ResponseWriter, r *http.Request) {
 		return
 	case err != nil:
 		log.Error("register user", zap.Error(err))
-		httpserver.WriteText(w, http.StatusInternalServerError, "registration failed because of a server error; try again later")
+		writeServerError(w, "registration")
 		return
 	}
 	log.Info("user registered", zap.String("user_id", user.ID))

@@ -123,7 +123,7 @@ func bearerToken(r *http.Request) string {
 // clientIP returns the address of the TCP peer.
 //
 // TODO: behind a reverse proxy every request comes from the proxy's address,
-// so per-client rate limits become one shared limit; trusting a forwarded
+// so the per-client rate limit becomes one shared limit. Trusting a forwarded
 // header needs a configured list of trusted proxies, which does not exist yet.
 func clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
@@ -148,4 +148,11 @@ func noStore(next http.Handler) http.Handler {
 		w.Header().Set("Pragma", "no-cache")
 		next.ServeHTTP(w, r)
 	})
+}
+
+// writeServerError responds 500 with a message that names the failed step
+// and no internal detail; the caller logs the cause.
+func writeServerError(w http.ResponseWriter, step string) {
+	httpserver.WriteText(w, http.StatusInternalServerError,
+		step+" failed because of a server error; try again later")
 }

@@ -11,8 +11,8 @@ import (
 	"github.com/averos/averos-auth/storage"
 )
 
-// StatusSessionRevoked is the status the Averos client answers with a local
-// logout and no refresh attempt: the bearer's session was revoked because
+// StatusSessionRevoked is the status on which the Averos client logs out
+// locally without a refresh attempt: the bearer's session was revoked because
 // the user was disabled, locked or deleted, or reset the password.
 const StatusSessionRevoked = 460
 
@@ -21,7 +21,7 @@ type loggedUserRolesResponse struct {
 	ActiveUserRoles []string `json:"active_user_roles"`
 }
 
-// loggedUserRoles answers the role names of the bearer's user as stored now,
+// loggedUserRoles returns the role names of the bearer's user as stored now,
 // so a role granted or removed after the token was issued counts at once.
 func (a *Adapter) loggedUserRoles(w http.ResponseWriter, r *http.Request) {
 	user, ok := a.bearerUser(w, r)
@@ -36,7 +36,7 @@ func (a *Adapter) loggedUserRoles(w http.ResponseWriter, r *http.Request) {
 }
 
 // bearerUser validates the access token of the request and returns its
-// user. It answers 401 for a missing, invalid or expired token, which makes
+// user. It responds 401 for a missing, invalid or expired token, which makes
 // the client refresh, and 460 for a revoked session, which makes it log out.
 // Tokens of other clients are rejected, because these endpoints belong to
 // the first-party session.
@@ -59,7 +59,7 @@ func (a *Adapter) bearerUser(w http.ResponseWriter, r *http.Request) (*storage.U
 		return nil, false
 	case err != nil:
 		log.Error("validate access token", zap.Error(err))
-		httpserver.WriteText(w, http.StatusInternalServerError, "token validation failed because of a server error; try again later")
+		writeServerError(w, "token validation")
 		return nil, false
 	}
 	if token.ClientID != a.opts.ClientID {
@@ -75,13 +75,13 @@ func (a *Adapter) bearerUser(w http.ResponseWriter, r *http.Request) (*storage.U
 	}
 	if err != nil {
 		log.Error("read user of access token", zap.String("user_id", token.Subject), zap.Error(err))
-		httpserver.WriteText(w, http.StatusInternalServerError, "user lookup failed because of a server error; try again later")
+		writeServerError(w, "user lookup")
 		return nil, false
 	}
 	return user, true
 }
 
-// unauthorized answers 401 with the RFC 6750 challenge, which carries no
+// unauthorized responds 401 with the RFC 6750 challenge, which carries no
 // error code when the request had no token.
 func unauthorized(w http.ResponseWriter, code, msg string) {
 	challenge := "Bearer"

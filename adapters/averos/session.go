@@ -14,16 +14,16 @@ import (
 	"github.com/averos/averos-auth/storage"
 )
 
-// loginFailedMessage is the one answer to every rejected login: unknown
+// loginFailedMessage is the response body of every rejected login: unknown
 // user, wrong password, locked or disabled account. It must not match the
 // Averos client's "user ... not registered" pattern, which the client would
 // replace with a registration hint.
 const loginFailedMessage = "Invalid user name, email or password."
 
-// login runs the password grant for the first-party client and answers the
-// auth_token object; the refresh token goes only into the HttpOnly cookie.
-// A rejected login is a 400, never a 401: the client answers a 401 with a
-// refresh and then logs out without a message.
+// login runs the password grant for the first-party client and responds with
+// the auth_token object. The refresh token goes only into the HttpOnly cookie.
+// A rejected login is a 400, never a 401, because the client reacts to a 401
+// with a refresh and then logs out without a message.
 func (a *Adapter) login(w http.ResponseWriter, r *http.Request) {
 	obj, ok := readObject(w, r)
 	if !ok {
@@ -59,20 +59,21 @@ func (a *Adapter) login(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		if classifyGrantError(err) == grantServerFault {
 			log.Error("login failed", zap.Error(err))
-			httpserver.WriteText(w, http.StatusInternalServerError, "login failed because of a server error; try again later")
+			writeServerError(w, "login")
 			return
 		}
 		log.Info("login rejected", zap.Error(err))
 		httpserver.WriteText(w, http.StatusBadRequest, loginFailedMessage)
 		return
 	}
-	a.answerSession(w, r, result, log)
+	a.writeSession(w, r, result, log)
 }
 
-// answerSession sets the refresh cookie and writes the auth_token object for
+// writeSession sets the refresh cookie and writes the auth_token object for
 // the user of a successful grant. It returns that user, or nil when it
-// answered with an error.
-func (a *Adapter) answerSession(w http.ResponseWriter, r *http.Request, result *oauth.TokenResult, log *zap.Logger) *storage.User {
+// wrote an error response.
+func (a *Adapter) writeSession(w http.ResponseWriter, r *http.Request, result *oauth.TokenResult,
+	log *zap.Logger) *storage.User {
 	user, err := a.store.Users.Get(r.Context(), result.Subject)
 	if errors.Is(err, storage.ErrNotFound) {
 		// The user was deleted between the grant and this read.
@@ -84,14 +85,15 @@ func (a *Adapter) answerSession(w http.ResponseWriter, r *http.Request, result *
 	if err != nil {
 		log.Error("read user after grant", zap.String("user_id", result.Subject), zap.Error(err))
 		a.revokeQuietly(r, result.RefreshToken, log)
-		httpserver.WriteText(w, http.StatusInternalServerError, "session could not be created because of a server error; try again later")
+		writeServerError(w, "session creation")
 		return nil
 	}
 	now := a.now()
 	if result.RefreshToken != "" {
 		a.cookie.set(w, result.RefreshToken, now)
 	}
-	httpserver.WriteJSON(w, http.StatusOK, newAuthTokenResponse(user, result.AccessToken, clientIP(r), now))
+	body := newAuthTokenResponse(user, result.AccessToken, clientIP(r), now)
+	httpserver.WriteJSON(w, http.StatusOK, body)
 	return user
 }
 
@@ -105,8 +107,8 @@ func (a *Adapter) revokeQuietly(r *http.Request, token string, log *zap.Logger) 
 	}
 }
 
-// refresh runs the refresh grant with the token from the cookie and answers
-// the full auth_token object with the new access token. The Authorization
+// refresh runs the refresh grant with the token from the cookie and
+// responds with the full auth_token object with the new access token. The Authorization
 // header is ignored: it carries the expired token or "Bearer undefined".
 func (a *Adapter) refresh(w http.ResponseWriter, r *http.Request) {
 	log := a.requestLog(r)
@@ -126,19 +128,18 @@ func (a *Adapter) refresh(w http.ResponseWriter, r *http.Request) {
 			// Expired, revoked or replayed: the cookie is useless from now on.
 			log.Info("refresh rejected", zap.Error(err))
 			a.cookie.clear(w)
-		case grantRetry:
-			// A concurrent refresh with the same cookie won and set a new
-			// cookie, which clearing here would destroy.
-			log.Info("refresh lost to a concurrent refresh", zap.Error(err))
+		case grantMalformed:
+			// The cookie may still be good, so it stays.
+			log.Warn("refresh request rejected as malformed", zap.Error(err))
 		default:
 			log.Error("refresh failed", zap.Error(err))
-			httpserver.WriteText(w, http.StatusInternalServerError, "session refresh failed because of a server error; try again later")
+			writeServerError(w, "session refresh")
 			return
 		}
 		httpserver.WriteText(w, http.StatusUnauthorized, "session expired: log in again")
 		return
 	}
-	user := a.answerSession(w, r, result, log)
+	user := a.writeSession(w, r, result, log)
 	// The cookie decides who is refreshed, because the browser shares it
 	// between tabs, and a tab may still hold the object of an earlier login.
 	if user != nil && claimed != "" &&
@@ -167,7 +168,7 @@ func claimedUserName(r *http.Request) string {
 }
 
 // logout revokes the refresh token family of the cookie and clears the
-// cookie. It answers 200 when there was nothing to revoke; only a server
+// cookie. It responds 200 also when there was nothing to revoke; only a server
 // failure keeps the cookie, so the user can try again.
 func (a *Adapter) logout(w http.ResponseWriter, r *http.Request) {
 	log := a.requestLog(r)
@@ -175,7 +176,7 @@ func (a *Adapter) logout(w http.ResponseWriter, r *http.Request) {
 		err := a.tokens.RevokeRefreshToken(r.Context(), a.opts.ClientID, token)
 		if err != nil && classifyGrantError(err) == grantServerFault {
 			log.Error("logout failed", zap.Error(err))
-			httpserver.WriteText(w, http.StatusInternalServerError, "logout failed because of a server error; try again")
+			writeServerError(w, "logout")
 			return
 		}
 		if err != nil {

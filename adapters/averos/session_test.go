@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -96,7 +97,7 @@ func TestLoginCookieAttributes(t *testing.T) {
 				t.Errorf("Max-Age = %d, want %d", c.MaxAge, int(refreshLifetime/time.Second))
 			}
 
-			resp = b.send(t, http.MethodPost, "/auth/logout", map[string]string{"user": "ada"})
+			resp = b.post(t, "/auth/logout", map[string]string{"user": "ada"})
 			assertStatus(t, resp, http.StatusOK)
 			assertCleared(t, resp, tc.wantSameSite)
 		})
@@ -183,7 +184,7 @@ func TestLoginMalformedRequests(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			resp := e.browser(t).send(t, http.MethodPost, "/auth/login", tc.body)
+			resp := e.browser(t).post(t, "/auth/login", tc.body)
 			assertStatus(t, resp, http.StatusBadRequest)
 			assertText(t, resp, tc.want)
 		})
@@ -198,7 +199,7 @@ func TestRefreshWithExpiredAccessToken(t *testing.T) {
 	firstToken, firstCookie := b.token(), b.cookieValue(t)
 
 	e.clock.Advance(accessLifetime + time.Minute)
-	resp := b.send(t, http.MethodGet, "/auth/luroles", nil, "inline-loading", "true")
+	resp := b.get(t, "/auth/luroles", "inline-loading", "true")
 	assertStatus(t, resp, http.StatusUnauthorized)
 
 	resp = b.refresh(t)
@@ -206,7 +207,8 @@ func TestRefreshWithExpiredAccessToken(t *testing.T) {
 	if b.token() == firstToken {
 		t.Error("refresh returned the expired access token")
 	}
-	for field, want := range map[string]any{"userName": "ada", "_id": u.ID, "accountVerified": false, "email": "ada@example.com"} {
+	want := map[string]any{"userName": "ada", "_id": u.ID, "accountVerified": false, "email": "ada@example.com"}
+	for field, want := range want {
 		if b.authToken[field] != want {
 			t.Errorf("refreshed auth_token.%s = %v, want %v", field, b.authToken[field], want)
 		}
@@ -214,7 +216,7 @@ func TestRefreshWithExpiredAccessToken(t *testing.T) {
 	if c := resp.setCookie(t); c == nil || c.Value == firstCookie || c.Value != b.cookieValue(t) {
 		t.Error("refresh did not rotate the cookie")
 	}
-	resp = b.send(t, http.MethodGet, "/auth/luroles", nil)
+	resp = b.get(t, "/auth/luroles")
 	assertStatus(t, resp, http.StatusOK)
 }
 
@@ -225,7 +227,7 @@ func TestRefreshWithoutBearer(t *testing.T) {
 	assertStatus(t, b.login(t, "ada", adaPassword), http.StatusOK)
 
 	// After a page reload the client may have lost its token.
-	resp := b.send(t, http.MethodPost, "/auth/rt/", map[string]any{"user": nil}, "Authorization", "Bearer undefined")
+	resp := b.post(t, "/auth/rt/", map[string]any{"user": nil}, "Authorization", "Bearer undefined")
 	assertStatus(t, resp, http.StatusOK)
 	if authTokenOf(t, resp)["userName"] != "ada" {
 		t.Errorf("auth_token = %v, want ada's", authTokenOf(t, resp))
@@ -268,6 +270,36 @@ func TestRefreshReplayRevokesFamily(t *testing.T) {
 	assertCleared(t, resp, http.SameSiteStrictMode)
 }
 
+func TestRefreshConcurrentSameCookie(t *testing.T) {
+	e := newEnv(t)
+	e.createUser(t, "ada", "ada@example.com", adaPassword)
+	b := e.browser(t)
+	assertStatus(t, b.login(t, "ada", adaPassword), http.StatusOK)
+	cookie := b.cookieValue(t)
+
+	const n = 10
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tab := e.browser(t)
+			tab.setCookieValue(t, cookie)
+			statuses <- tab.post(t, "/auth/rt/", nil).StatusCode
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	counts := map[int]int{}
+	for s := range statuses {
+		counts[s]++
+	}
+	if counts[http.StatusOK] > 1 || counts[http.StatusOK]+counts[http.StatusUnauthorized] != n {
+		t.Errorf("statuses = %v, want at most one 200 and 401 for the rest", counts)
+	}
+}
+
 func TestRefreshMissingOrExpiredCookie(t *testing.T) {
 	e := newEnv(t)
 	e.createUser(t, "ada", "ada@example.com", adaPassword)
@@ -295,7 +327,7 @@ func TestLogoutThenRefresh(t *testing.T) {
 	assertStatus(t, b.login(t, "ada", adaPassword), http.StatusOK)
 	saved := b.cookieValue(t)
 
-	resp := b.send(t, http.MethodPost, "/auth/logout", map[string]string{"user": "ada"})
+	resp := b.post(t, "/auth/logout", map[string]string{"user": "ada"})
 	assertStatus(t, resp, http.StatusOK)
 	assertCleared(t, resp, http.SameSiteStrictMode)
 	if b.cookieValue(t) != "" {
@@ -307,7 +339,7 @@ func TestLogoutThenRefresh(t *testing.T) {
 	resp = b.refresh(t)
 	assertStatus(t, resp, http.StatusUnauthorized)
 
-	resp = e.browser(t).send(t, http.MethodPost, "/auth/logout/", map[string]string{"user": "ada"})
+	resp = e.browser(t).post(t, "/auth/logout/", map[string]string{"user": "ada"})
 	assertStatus(t, resp, http.StatusOK)
 }
 
@@ -317,7 +349,7 @@ func TestLoggedUserRoles(t *testing.T) {
 	b := e.browser(t)
 	assertStatus(t, b.login(t, "ada", adaPassword), http.StatusOK)
 
-	resp := b.send(t, http.MethodGet, "/auth/luroles", nil)
+	resp := b.get(t, "/auth/luroles")
 	assertStatus(t, resp, http.StatusOK)
 	roles, _ := resp.json(t)["active_user_roles"].([]any)
 	if len(roles) != 2 || roles[0] != "editor" || roles[1] != "Admin" {
@@ -328,7 +360,7 @@ func TestLoggedUserRoles(t *testing.T) {
 	if err := e.store.Users.RemoveRoles(context.Background(), u.ID, []string{"Admin"}); err != nil {
 		t.Fatal(err)
 	}
-	roles, _ = b.send(t, http.MethodGet, "/auth/luroles/", nil).json(t)["active_user_roles"].([]any)
+	roles, _ = b.get(t, "/auth/luroles/").json(t)["active_user_roles"].([]any)
 	if len(roles) != 1 || roles[0] != "editor" {
 		t.Errorf("active_user_roles after removal = %v, want [editor]", roles)
 	}
@@ -338,7 +370,7 @@ func TestLoggedUserRolesRejections(t *testing.T) {
 	e := newEnv(t)
 	u := e.createUser(t, "ada", "ada@example.com", adaPassword)
 
-	resp := e.browser(t).send(t, http.MethodGet, "/auth/luroles", nil)
+	resp := e.browser(t).get(t, "/auth/luroles")
 	assertStatus(t, resp, http.StatusUnauthorized)
 	if resp.Header.Get("WWW-Authenticate") != "Bearer" {
 		t.Errorf("WWW-Authenticate = %q, want Bearer", resp.Header.Get("WWW-Authenticate"))
@@ -346,11 +378,11 @@ func TestLoggedUserRolesRejections(t *testing.T) {
 
 	b := e.browser(t)
 	assertStatus(t, b.login(t, "ada", adaPassword), http.StatusOK)
-	resp = b.send(t, http.MethodGet, "/auth/luroles", nil, "Authorization", "Bearer not.a.jwt")
+	resp = b.get(t, "/auth/luroles", "Authorization", "Bearer not.a.jwt")
 	assertStatus(t, resp, http.StatusUnauthorized)
 
 	e.clock.Advance(accessLifetime + time.Second)
-	resp = b.send(t, http.MethodGet, "/auth/luroles", nil)
+	resp = b.get(t, "/auth/luroles")
 	assertStatus(t, resp, http.StatusUnauthorized)
 	assertText(t, resp, "invalid or expired")
 
@@ -359,7 +391,7 @@ func TestLoggedUserRolesRejections(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.clock.Advance(time.Millisecond)
-	resp = b.send(t, http.MethodGet, "/auth/luroles", nil)
+	resp = b.get(t, "/auth/luroles")
 	assertStatus(t, resp, StatusSessionRevoked)
 }
 
@@ -375,7 +407,7 @@ func TestLoggedUserRolesDisabledUser(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	assertStatus(t, b.send(t, http.MethodGet, "/auth/luroles", nil), StatusSessionRevoked)
+	assertStatus(t, b.get(t, "/auth/luroles"), StatusSessionRevoked)
 	assertStatus(t, b.refresh(t), http.StatusUnauthorized)
 }
 

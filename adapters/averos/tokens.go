@@ -15,7 +15,8 @@ import (
 type TokenService interface {
 	// InternalToken runs a password or refresh_token grant for the
 	// first-party client through the token endpoint's pipeline.
-	InternalToken(ctx context.Context, clientID string, form url.Values, remoteIP string) (*oauth.TokenResult, error)
+	InternalToken(ctx context.Context, clientID string, form url.Values,
+		remoteIP string) (*oauth.TokenResult, error)
 	// ValidateAccessToken fails with oauth.ErrInvalidToken or
 	// oauth.ErrSessionRevoked (wrapped) for a token that must not be used.
 	ValidateAccessToken(ctx context.Context, raw string) (*oauth.AccessToken, error)
@@ -31,21 +32,18 @@ var _ TokenService = (*oauth.Provider)(nil)
 type grantErrorKind int
 
 const (
-	// grantRejected is a credential or refresh token the provider rejects.
+	// grantRejected is a credential or refresh token that the provider
+	// rejects (invalid_grant, or access_denied from a fosite policy).
 	grantRejected grantErrorKind = iota
-	// grantRetry is a request that failed because of a concurrent one
-	// and may succeed when repeated.
-	grantRetry
-	// grantServerFault is a storage failure or a misconfigured client.
+	// grantMalformed is a request the provider finds malformed
+	// (invalid_request). It proves nothing about the refresh token.
+	grantMalformed
+	// grantServerFault is a storage failure or a misconfigured client:
+	// any other error, unauthorized_client and invalid_scope included.
 	grantServerFault
 )
 
-// classifyGrantError sorts an InternalToken error. Only invalid_grant
-// means the credentials or the refresh token are bad. The provider answers
-// invalid_request to the loser of two concurrent refreshes, and
-// access_denied to a request its policy refuses. Every other error,
-// unauthorized_client and invalid_scope included, comes from the server
-// or its configuration.
+// classifyGrantError sorts an InternalToken error.
 func classifyGrantError(err error) grantErrorKind {
 	var oauthErr *fosite.RFC6749Error
 	if !errors.As(err, &oauthErr) {
@@ -55,7 +53,7 @@ func classifyGrantError(err error) grantErrorKind {
 	case fosite.ErrInvalidGrant.ErrorField, fosite.ErrAccessDenied.ErrorField:
 		return grantRejected
 	case fosite.ErrInvalidRequest.ErrorField:
-		return grantRetry
+		return grantMalformed
 	default:
 		return grantServerFault
 	}

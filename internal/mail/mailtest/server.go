@@ -305,7 +305,8 @@ func (c *session) data() {
 		return
 	}
 
-	c.srv.Messages <- Message{From: c.from, To: c.to, Data: []byte(body.String()), TLS: c.tls, AuthUser: c.user}
+	msg := Message{From: c.from, To: c.to, Data: []byte(body.String()), TLS: c.tls, AuthUser: c.user}
+	c.srv.Messages <- msg
 	c.reply("250 2.0.0 queued")
 }
 
