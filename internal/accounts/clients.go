@@ -94,8 +94,13 @@ func (s *Clients) Create(ctx context.Context, spec ClientSpec) (*storage.Client,
 		}
 		c.SecretHash = s.hasher.Hash(secret)
 	}
-	// Tokens of an earlier client with the same id must not come back to life.
-	c.TokensValidAfter = s.store.Now().UTC().Truncate(time.Millisecond)
+	// Tokens of an earlier client with the same id must not come back to
+	// life. Access tokens carry their issue time in whole seconds and count
+	// as revoked when issued in the second of TokensValidAfter, so it is set
+	// one second back: a token issued right after creation stays valid.
+	// NOTE: tokens of a deleted client with the same id issued within the
+	// two seconds before this creation would be accepted again.
+	c.TokensValidAfter = s.store.Now().UTC().Truncate(time.Second).Add(-time.Second)
 	if err := s.store.Clients.Create(ctx, c); err != nil {
 		return nil, "", err
 	}
