@@ -513,3 +513,20 @@ func TestDisabledUserGetsNoResetLink(t *testing.T) {
 	e.waitBackground()
 	e.noEmail(t)
 }
+
+func TestEmailTemplateOverride(t *testing.T) {
+	dir := t.TempDir()
+	err := os.WriteFile(filepath.Join(dir, "verify-account.subject.tmpl"), []byte("Welcome {{.UserName}}"), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, func(o *Options) { o.SMTP.TemplatesDir = dir })
+	assertStatus(t, e.browser(t).post(t, "/auth/register", registrationForm()), http.StatusCreated)
+
+	msg := e.nextEmail(t)
+	if msg.subject != "Welcome grace" {
+		t.Errorf("subject = %q, want the override", msg.subject)
+	}
+	// The parts without an override stay the built-in ones.
+	msg.linkToken(t, "vt")
+}

@@ -302,7 +302,8 @@ func (a *Adapter) Mount(r chi.Router) {
 	}
 }
 
-// Close waits for the background tasks and stops the mail worker.
+// Close waits for the background tasks and stops the mail worker. Call it
+// after the HTTP server has stopped, so no request starts a new task.
 func (a *Adapter) Close() {
 	a.closeOnce.Do(func() {
 		a.wg.Wait()

@@ -92,15 +92,15 @@ func (a *Adapter) register(w http.ResponseWriter, r *http.Request) {
 		City:      reg.City,
 	})
 	var invalid *accounts.ValidationError
-	var taken *storage.AlreadyExistsError
+	var conflict *storage.AlreadyExistsError
 	switch {
 	case errors.As(err, &invalid):
 		httpserver.WriteText(w, http.StatusBadRequest, invalid.Error())
 		return
-	case errors.As(err, &taken) && taken.Field == "email":
+	case errors.As(err, &conflict) && conflict.Field == "email":
 		httpserver.WriteText(w, http.StatusConflict, "email is already registered")
 		return
-	case errors.As(err, &taken):
+	case errors.As(err, &conflict):
 		httpserver.WriteText(w, http.StatusConflict, "userName is already taken")
 		return
 	case err != nil:

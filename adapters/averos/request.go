@@ -58,7 +58,8 @@ func decodeObject(body []byte) (jsonObject, error) {
 	return obj, nil
 }
 
-// jsonProblem describes a decoding error without echoing the input.
+// jsonProblem describes a decoding error, quoting at most the offending
+// character of the input.
 func jsonProblem(err error) string {
 	var syntax *json.SyntaxError
 	if errors.As(err, &syntax) {

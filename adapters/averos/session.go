@@ -20,6 +20,10 @@ import (
 // replace with a registration hint.
 const loginFailedMessage = "Invalid user name, email or password."
 
+// sessionExpiredMessage is the body of a failed refresh; the client logs out
+// on the 401 without showing it.
+const sessionExpiredMessage = "session expired: log in again"
+
 // login runs the password grant for the first-party client and responds with
 // the auth_token object. The refresh token goes only into the HttpOnly cookie.
 // A rejected login is a 400, never a 401, because the client reacts to a 401
@@ -66,31 +70,31 @@ func (a *Adapter) login(w http.ResponseWriter, r *http.Request) {
 		httpserver.WriteText(w, http.StatusBadRequest, loginFailedMessage)
 		return
 	}
-	a.writeSession(w, r, result, log)
+	a.writeSession(w, r, result, log, http.StatusBadRequest, loginFailedMessage)
 }
 
 // writeSession sets the refresh cookie and writes the auth_token object for
-// the user of a successful grant. It returns that user, or nil when it
-// wrote an error response.
+// the user of a successful grant. It returns that user, or nil when it wrote
+// an error response: goneStatus with goneMessage when the user was deleted
+// since the grant, or 500 when the user cannot be read. The new cookie is set
+// even then, because the grant has already rotated the previous one.
 func (a *Adapter) writeSession(w http.ResponseWriter, r *http.Request, result *oauth.TokenResult,
-	log *zap.Logger) *storage.User {
+	log *zap.Logger, goneStatus int, goneMessage string) *storage.User {
 	user, err := a.store.Users.Get(r.Context(), result.Subject)
 	if errors.Is(err, storage.ErrNotFound) {
-		// The user was deleted between the grant and this read.
 		a.revokeQuietly(r, result.RefreshToken, log)
 		a.cookie.clear(w)
-		httpserver.WriteText(w, http.StatusUnauthorized, "the account no longer exists")
-		return nil
-	}
-	if err != nil {
-		log.Error("read user after grant", zap.String("user_id", result.Subject), zap.Error(err))
-		a.revokeQuietly(r, result.RefreshToken, log)
-		writeServerError(w, "session creation")
+		httpserver.WriteText(w, goneStatus, goneMessage)
 		return nil
 	}
 	now := a.now()
 	if result.RefreshToken != "" {
 		a.cookie.set(w, result.RefreshToken, now)
+	}
+	if err != nil {
+		log.Error("read user after grant", zap.String("user_id", result.Subject), zap.Error(err))
+		writeServerError(w, "session creation")
+		return nil
 	}
 	body := newAuthTokenResponse(user, result.AccessToken, clientIP(r), now)
 	httpserver.WriteJSON(w, http.StatusOK, body)
@@ -136,10 +140,10 @@ func (a *Adapter) refresh(w http.ResponseWriter, r *http.Request) {
 			writeServerError(w, "session refresh")
 			return
 		}
-		httpserver.WriteText(w, http.StatusUnauthorized, "session expired: log in again")
+		httpserver.WriteText(w, http.StatusUnauthorized, sessionExpiredMessage)
 		return
 	}
-	user := a.writeSession(w, r, result, log)
+	user := a.writeSession(w, r, result, log, http.StatusUnauthorized, sessionExpiredMessage)
 	// The cookie decides who is refreshed, because the browser shares it
 	// between tabs, and a tab may still hold the object of an earlier login.
 	if user != nil && claimed != "" &&
