@@ -6,7 +6,9 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/averos/averos-auth/adapters/admin"
 	"github.com/averos/averos-auth/configs"
+	"github.com/averos/averos-auth/internal/accounts"
 	"github.com/averos/averos-auth/internal/password"
 	"github.com/averos/averos-auth/oauth"
 	"github.com/averos/averos-auth/storage"
@@ -66,6 +68,15 @@ func (a *App) mount() error {
 		return err
 	}
 
+	users := accounts.NewUsers(store, hasher, cfg.Password.MinLength)
+	roles := accounts.NewRoles(store)
+	clients, err := accounts.NewClients(store, cfg.SystemSecret, provider)
+	if err != nil {
+		return err
+	}
+	adminAPI := admin.New(admin.Options{AdminRole: cfg.Admin.Role, MaxResults: cfg.Admin.MaxResults},
+		store, provider, users, roles, clients, a.log.Named("admin"))
+
 	a.startup = append(a.startup, keys.Init)
 	a.background = append(a.background, keys.Run)
 
@@ -76,6 +87,7 @@ func (a *App) mount() error {
 		return err
 	}
 	provider.Mount(r)
+	adminAPI.Mount(r)
 	a.provider = provider
 	a.keys = keys
 	return nil
