@@ -158,6 +158,9 @@ func (p *Provider) checkGrantLive(ctx context.Context, c *client, sess *session,
 	if sess.grant == nil {
 		return nil
 	}
+	if sess.userGone {
+		return &errGrantNotLive{reason: "user deleted"}
+	}
 	if sess.user == nil {
 		user, err := p.store.Users.Get(ctx, sess.grant.Subject)
 		if errors.Is(err, storage.ErrNotFound) {

@@ -16,6 +16,8 @@ type session struct {
 	username string
 	// user is the user as read by this request; nil for client credentials.
 	user *storage.User
+	// userGone is set when the user of a refreshed grant no longer exists.
+	userGone bool
 	// grant is the grant family; nil for client credentials.
 	grant *grantDoc
 	// presented is the refresh token sent with a refresh grant.
