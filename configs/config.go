@@ -110,8 +110,9 @@ type AverosConfig struct {
 
 // AdminConfig is the setup of the administration API.
 type AdminConfig struct {
-	Role       string `yaml:"role" usage:"role that grants access to the administration API"`
-	MaxResults int    `yaml:"max-results" usage:"maximum number of records one administration query returns (1 to 100000)"`
+	Role       string   `yaml:"role" usage:"role that grants access to the administration API"`
+	MaxResults int      `yaml:"max-results" usage:"maximum number of records one administration query returns (1 to 100000)"`
+	Clients    []string `yaml:"clients" usage:"client IDs, besides averos.client-id, whose users' access tokens the administration API accepts; comma-separated in flags and environment"`
 }
 
 // SMTPConfig is the outgoing mail server. An empty Host disables email.
@@ -171,7 +172,7 @@ func Default() Config {
 			ResetTokenLifetime:        time.Hour,
 			AvailabilityRateLimit:     30,
 		},
-		Admin:   AdminConfig{Role: "admin", MaxResults: 1000},
+		Admin:   AdminConfig{Role: "admin", MaxResults: 1000, Clients: []string{}},
 		SMTP:    SMTPConfig{Port: 587, TLS: "starttls"},
 		Metrics: MetricsConfig{Enabled: true},
 	}

@@ -25,19 +25,25 @@ type Options struct {
 	// MaxResults is the maximum number of entities one list request
 	// returns, or DefaultMaxResults when zero or less.
 	MaxResults int
+	// Clients lists the client IDs whose access tokens the API accepts;
+	// empty accepts the tokens of every client.
+	Clients []string
 }
 
 // API serves the /uapi routes.
 type API struct {
 	adminRole  string
 	maxResults int
-	store      *storage.Store
-	tokens     TokenService
-	users      *accounts.Users
-	roles      *accounts.Roles
-	clients    *accounts.Clients
-	validate   *validator.Validate
-	log        *zap.Logger
+	// tokenClients lists the clients whose tokens are accepted; empty
+	// accepts every client.
+	tokenClients []string
+	store        *storage.Store
+	tokens       TokenService
+	users        *accounts.Users
+	roles        *accounts.Roles
+	clients      *accounts.Clients
+	validate     *validator.Validate
+	log          *zap.Logger
 }
 
 // New returns the administration API. log may be nil.
@@ -53,15 +59,16 @@ func New(opts Options, store *storage.Store, tokens TokenService, users *account
 		log = zap.NewNop()
 	}
 	return &API{
-		adminRole:  opts.AdminRole,
-		maxResults: opts.MaxResults,
-		store:      store,
-		tokens:     tokens,
-		users:      users,
-		roles:      roles,
-		clients:    clients,
-		validate:   accounts.NewValidator(),
-		log:        log,
+		adminRole:    opts.AdminRole,
+		maxResults:   opts.MaxResults,
+		tokenClients: opts.Clients,
+		store:        store,
+		tokens:       tokens,
+		users:        users,
+		roles:        roles,
+		clients:      clients,
+		validate:     accounts.NewValidator(),
+		log:          log,
 	}
 }
 

@@ -43,9 +43,6 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			unauthorized(w, "")
 			return
 		}
-		// TODO: the token of any client is accepted, because /uapi checks
-		// neither the token's audience nor its client. A third-party client
-		// holding an administrator's token can therefore call this API.
 		tok, err := a.tokens.ValidateAccessToken(ctx, raw)
 		switch {
 		case errors.Is(err, oauth.ErrSessionRevoked):
@@ -56,6 +53,15 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			return
 		case err != nil:
 			a.writeError(w, r, err, "")
+			return
+		}
+
+		// Only the tokens of the configured clients are accepted, so that a
+		// third-party application holding an administrator's token for its
+		// own purposes cannot administer the server with it.
+		if len(a.tokenClients) > 0 && !slices.Contains(a.tokenClients, tok.ClientID) {
+			httpserver.WriteText(w, http.StatusForbidden,
+				"the administration API does not accept tokens issued to this client")
 			return
 		}
 

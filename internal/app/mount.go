@@ -74,7 +74,10 @@ func (a *App) mount() error {
 	if err != nil {
 		return err
 	}
-	adminAPI := admin.New(admin.Options{AdminRole: cfg.Admin.Role, MaxResults: cfg.Admin.MaxResults},
+	adminAPI := admin.New(admin.Options{
+		AdminRole: cfg.Admin.Role, MaxResults: cfg.Admin.MaxResults,
+		Clients: append([]string{cfg.Averos.ClientID}, cfg.Admin.Clients...),
+	},
 		store, provider, users, roles, clients, a.log.Named("admin"))
 
 	a.startup = append(a.startup, keys.Init)

@@ -25,9 +25,9 @@ import (
 	_ "golang.org/x/crypto/bcrypt"
 	_ "golang.org/x/oauth2"
 	_ "golang.org/x/oauth2/clientcredentials"
+	_ "golang.org/x/sys/unix"
+	_ "golang.org/x/term"
 	_ "golang.org/x/text/cases"
 	_ "golang.org/x/text/unicode/norm"
-	_ "golang.org/x/term"
-	_ "golang.org/x/sys/unix"
 	_ "golang.org/x/time/rate"
 )
