@@ -106,7 +106,7 @@ func isAccessTokenType(typ string) bool {
 	return strings.EqualFold(typ, accessTokenType) || strings.EqualFold(typ, "application/"+accessTokenType)
 }
 
-// liveAccessToken is what the live check learned about an access token.
+// liveAccessToken is a verified access token with the user the live check read.
 type liveAccessToken struct {
 	claims *accessTokenClaims
 	user   *storage.User // nil for client credentials
@@ -188,11 +188,11 @@ func (p *Provider) checkAccessTokenLive(ctx context.Context, claims *accessToken
 }
 
 // ValidateAccessToken verifies a bearer access token (signature with the
-// algorithm pinned, iss, typ, exp) and its live state. It returns an error
-// wrapping ErrInvalidToken for a malformed, badly signed, expired or unknown
-// token, one wrapping ErrSessionRevoked when the token was valid but its
-// family, user or client was revoked or the user is disabled, locked or
-// deleted, and any other error for a storage failure.
+// algorithm pinned, iss, typ, exp) and its live state. A malformed, badly
+// signed, expired or unknown token gives an error wrapping ErrInvalidToken.
+// A token that was valid but whose family, user or client was revoked, or
+// whose user is disabled, locked or deleted, gives one wrapping
+// ErrSessionRevoked. Any other error is a storage failure.
 func (p *Provider) ValidateAccessToken(ctx context.Context, raw string) (*AccessToken, error) {
 	now := p.now()
 	claims, err := p.parseAccessToken(ctx, raw, now)

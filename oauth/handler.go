@@ -147,7 +147,7 @@ func (p *Provider) startClientGrant(c *client, sess *session) error {
 }
 
 // errGrantNotLive reports a user grant whose user or client no longer allows
-// it; reason says why, for the log only.
+// it. The reason goes to the log only.
 type errGrantNotLive struct{ reason string }
 
 func (e *errGrantNotLive) Error() string { return "grant is no longer valid: " + e.reason }
@@ -161,6 +161,10 @@ func (p *Provider) checkGrantLive(ctx context.Context, c *client, sess *session,
 	if sess.userGone {
 		return &errGrantNotLive{reason: "user deleted"}
 	}
+	// TODO: the lock check reads the user's display copy (LockedUntil) and
+	// not store.Lockout, which has no read-only lock query. Locking through
+	// failed passwords sets that copy and also moves TokensValidAfter, so
+	// only a crash between the lockout slot and those writes is missed.
 	if sess.user == nil {
 		user, err := p.store.Users.Get(ctx, sess.grant.Subject)
 		if errors.Is(err, storage.ErrNotFound) {
@@ -272,9 +276,10 @@ func (p *Provider) grantScopes(r fosite.AccessRequester, c *client, sess *sessio
 	return nil
 }
 
-// audience returns the audiences of the tokens: the original ones on refresh;
-// else the requested ones, each allowed to the client; else the client's
-// configured audiences; else the issuer, as the resource server of userinfo.
+// audience returns the audiences of the tokens. A refresh keeps the original
+// ones. Otherwise they are the requested ones (each allowed to the client),
+// or the client's configured audiences when none is requested, or else the
+// issuer, which is the resource server of userinfo.
 func (p *Provider) audience(r fosite.AccessRequester, c *client, sess *session) ([]string, error) {
 	if sess.presented != nil {
 		return sess.grant.Audience, nil

@@ -5,9 +5,9 @@
 //
 // The client must be confidential and allowed the password, refresh_token and
 // client_credentials grants and the openid, profile and offline_access
-// scopes. Concurrent logins of one user beyond the lockout limit are refused
-// by design, so the password workload spreads its workers over the users
-// given; pass at least as many users as the highest concurrency, or expect
+// scopes. The server rejects concurrent logins of one user beyond the
+// lockout limit, so the password workload spreads its workers over the users
+// given. Pass at least as many users as the highest concurrency, or expect
 // failures there.
 //
 //	oauthload -url http://127.0.0.1:8080 -client bench -secret S \
@@ -75,12 +75,14 @@ func parseFlags(args []string) (options, error) {
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
+
 	if o.clientID == "" || o.secret == "" {
 		return o, errors.New("-client and -secret are required")
 	}
 	if err := checkLoopback(o.baseURL); err != nil {
 		return o, err
 	}
+
 	o.users = splitList(users)
 	for _, s := range splitList(levels) {
 		n, err := strconv.Atoi(s)
