@@ -38,6 +38,7 @@ type App struct {
 
 	provider *oauth.Provider
 	keys     *wellknown.Manager
+	closers  []func()
 }
 
 // New builds the server and mounts every package's routes.

@@ -7,6 +7,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/averos/averos-auth/adapters/admin"
+	"github.com/averos/averos-auth/adapters/averos"
 	"github.com/averos/averos-auth/configs"
 	"github.com/averos/averos-auth/internal/accounts"
 	"github.com/averos/averos-auth/internal/password"
@@ -80,7 +81,12 @@ func (a *App) mount() error {
 	},
 		store, provider, users, roles, clients, a.log.Named("admin"))
 
-	a.startup = append(a.startup, keys.Init)
+	averosAdapter, err := averos.New(averos.OptionsFromConfig(cfg), store, provider, users, a.log.Named("averos"))
+	if err != nil {
+		return err
+	}
+
+	a.startup = append(a.startup, keys.Init, averosAdapter.EnsureClient)
 	a.background = append(a.background, keys.Run)
 
 	r := a.server.Router()
@@ -91,10 +97,16 @@ func (a *App) mount() error {
 	}
 	provider.Mount(r)
 	adminAPI.Mount(r)
+	averosAdapter.Mount(r)
 	a.provider = provider
 	a.keys = keys
+	a.closers = append(a.closers, averosAdapter.Close)
 	return nil
 }
 
-// closeParts stops what mount started.
-func (a *App) closeParts() {}
+// closeParts stops what mount started, once the HTTP server has stopped.
+func (a *App) closeParts() {
+	for _, c := range a.closers {
+		c()
+	}
+}
