@@ -44,11 +44,12 @@ var ErrEngineBusy = errors.New("the embedded engine's data directory is in use b
 // Engine is the embedded MongoDB-compatible engine (FerretDB on SQLite),
 // running in this process.
 type Engine struct {
-	uri    string
-	socket string
-	lock   *os.File
-	cancel context.CancelFunc
-	done   chan struct{}
+	dataDir string
+	uri     string
+	socket  string
+	lock    *os.File
+	cancel  context.CancelFunc
+	done    chan struct{}
 }
 
 // URI returns the connection string for the engine's Unix socket.
@@ -120,7 +121,7 @@ func StartEmbedded(ctx context.Context, dataDir string, log *zap.Logger) (*Engin
 	}
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	e := &Engine{uri: uri, socket: sock, lock: lock, cancel: cancel, done: make(chan struct{})}
+	e := &Engine{dataDir: abs, uri: uri, socket: sock, lock: lock, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(e.done)
 		_ = f.Run(runCtx)

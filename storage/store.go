@@ -156,7 +156,20 @@ func (s *Store) EnsureIndexes(ctx context.Context) error {
 			return err
 		}
 	}
+	// Collections without a secondary index are created here too, so that
+	// the embedded engine's _id index (Engine.IndexIDs) covers them at start.
+	for _, name := range []string{collUsers, collRoles, collClients, collSigningKeys, collClaims, collLoginFailures} {
+		if err := s.db.CreateCollection(ctx, name); err != nil && !isNamespaceExists(err) {
+			return fmt.Errorf("storage: create collection %s: %w", name, err)
+		}
+	}
 	return nil
+}
+
+// isNamespaceExists reports the "collection already exists" server error.
+func isNamespaceExists(err error) bool {
+	var se mongo.ServerError
+	return errors.As(err, &se) && se.HasErrorCode(48)
 }
 
 // ensureExpiryIndex indexes a sweeper's expiry field. Where the engine

@@ -65,6 +65,31 @@ func New(cfg *configs.Config, log *zap.Logger, store *storage.Store) (*App, erro
 	return a, nil
 }
 
+// UseEngine adds the embedded engine's upkeep: its _id index on every
+// table (storage.Engine.IndexIDs), at start and then after every sweep
+// interval, so that collections created later are covered too. Call it
+// before Serve.
+func (a *App) UseEngine(e *storage.Engine) {
+	database := a.store.Database().Name()
+	a.startup = append(a.startup, func(ctx context.Context) error {
+		return e.IndexIDs(ctx, database)
+	})
+	a.background = append(a.background, func(ctx context.Context) {
+		ticker := time.NewTicker(a.cfg.Storage.SweepInterval)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ticker.C:
+			}
+			if err := e.IndexIDs(ctx, database); err != nil && ctx.Err() == nil {
+				a.log.Warn("indexing the embedded engine's _id failed", zap.Error(err))
+			}
+		}
+	})
+}
+
 // Handler returns the whole middleware chain and routes, for tests.
 func (a *App) Handler() http.Handler { return a.server.Handler() }
 

@@ -72,6 +72,11 @@ func New(tb testing.TB, opts ...Options) *storage.Store {
 	if err := s.EnsureIndexes(ctx); err != nil {
 		tb.Fatalf("create indexes: %v", err)
 	}
+	if engine != nil {
+		if err := engine.IndexIDs(ctx, name); err != nil {
+			tb.Fatalf("index _id: %v", err)
+		}
+	}
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
