@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/ory/fosite"
@@ -40,7 +41,15 @@ func (p *Provider) authenticateUser(ctx context.Context, r fosite.AccessRequeste
 
 	user, err := p.store.Users.GetByLogin(ctx, login)
 	if errors.Is(err, storage.ErrNotFound) {
+		// The same storage steps and hashing work as for a known user with a
+		// wrong password, so the response time does not tell whether the
+		// account exists; repeated guesses lock the typed name as well.
+		attempt, lerr := p.store.Lockout.Begin(ctx, unknownLoginKey(login),
+			p.cfg.LockoutMaxFailures, p.cfg.LockoutDuration)
 		_ = p.passwords.VerifyDummy(secret)
+		if lerr == nil {
+			attempt.Failed(ctx)
+		}
 		p.logLoginFailure(ctx, nil, "unknown user")
 		return errBadCredentials(nil)
 	}
@@ -142,4 +151,13 @@ func (p *Provider) logLoginFailure(ctx context.Context, user *storage.User, reas
 		fields = append(fields, zap.String("user_id", user.ID))
 	}
 	httpserver.LoggerFrom(ctx).Info("password login failed", fields...)
+}
+
+// unknownLoginKey is the lockout key of a login that matches no user: the
+// typed name or email in the form under which it would be unique.
+func unknownLoginKey(login string) string {
+	if strings.Contains(login, "@") {
+		return "unknown-email/" + storage.NormalizeEmail(login)
+	}
+	return "unknown-name/" + storage.NormalizeUserName(login)
 }

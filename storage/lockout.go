@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"time"
 
@@ -11,20 +12,35 @@ import (
 )
 
 // Lockout counts consecutive failed logins per user without an atomic
-// counter: a user has `limit` numbered slots, and evaluating a password first
-// takes a free slot with an insert (atomic on both engines). A failure keeps
-// its slot, a success frees all of them. When every slot is taken no further
-// password is evaluated, so concurrent guesses can never exceed the limit.
-// The account stays locked until the last slot's expiry; every slot expires
-// `period` after it was taken, so old failures are forgotten too.
+// counter. A user has `limit` numbered slots, and evaluating a password first
+// takes a free slot with an insert, which is atomic on both engines. A
+// failure keeps its slot and marks it failed; a success frees its own slot
+// and every failed one. The account is locked while all slots hold failures.
+// At most `limit` evaluations run at once, so concurrent guesses can never
+// exceed the limit: when every slot is held and some are still being
+// evaluated, Begin waits for one to free up instead of evaluating more.
+//
+// A failed slot expires `period` after the failure, so old failures are
+// forgotten and a lock ends by itself. A slot still being evaluated expires
+// after inFlightTTL, so a process that dies mid-evaluation blocks one slot
+// for at most that long.
 type Lockout struct {
 	s    *Store
 	coll *mongo.Collection
 }
 
+const (
+	// inFlightTTL bounds how long a slot of an unfinished evaluation lives.
+	inFlightTTL = time.Minute
+	// maxSlotWait bounds how long Begin waits for a slot held by concurrent
+	// evaluations before reporting the account locked.
+	maxSlotWait = 5 * time.Second
+)
+
 type failureSlot struct {
 	ID        string    `bson:"_id"`
 	UserID    string    `bson:"userId"`
+	Failed    bool      `bson:"failed"`
 	At        time.Time `bson:"at"`
 	ExpiresAt time.Time `bson:"expiresAt"`
 }
@@ -45,9 +61,9 @@ func (e *LockedError) Is(target error) bool { return target == ErrLocked }
 type Attempt struct {
 	l      *Lockout
 	userID string
-	slot   int
+	slotID string
 	limit  int
-	until  time.Time
+	period time.Duration
 }
 
 func slotID(userID string, n int) string { return userID + "/" + strconv.Itoa(n) }
@@ -61,64 +77,145 @@ func slotIDs(userID string, limit int) []string {
 }
 
 // Begin reserves one password evaluation for userID. It returns a
-// *LockedError (errors.Is ErrLocked) when the limit of consecutive failures
-// is reached, or when concurrent attempts hold every remaining slot.
+// *LockedError (errors.Is ErrLocked) when `limit` consecutive failures are
+// recorded, or when concurrent evaluations hold every slot for longer than
+// maxSlotWait.
 func (l *Lockout) Begin(ctx context.Context, userID string, limit int, period time.Duration) (*Attempt, error) {
-	now := l.s.now()
-	var last failureSlot
-	err := l.coll.FindOne(ctx, bson.D{{Key: "_id", Value: slotID(userID, limit)}}).Decode(&last)
-	switch {
-	case err == nil && now.Before(last.ExpiresAt):
-		return nil, &LockedError{Until: last.ExpiresAt}
-	case err == nil:
-		if err := l.clear(ctx, userID, limit); err != nil {
+	waitUntil := time.Now().Add(maxSlotWait)
+	for {
+		now := l.s.now()
+		slots, err := l.read(ctx, userID, limit)
+		if err != nil {
 			return nil, err
 		}
-	case err != mongo.ErrNoDocuments:
-		return nil, wrap("read lockout", err)
-	}
+		failed, until := 0, time.Time{}
+		for id, slot := range slots {
+			if !now.Before(slot.ExpiresAt) {
+				// An expired slot is free; the filter on expiresAt keeps a
+				// slot that another attempt has just renewed.
+				if _, err := l.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "expiresAt", Value: slot.ExpiresAt}}); err != nil {
+					return nil, wrap("free expired lockout slot", err)
+				}
+				delete(slots, id)
+				continue
+			}
+			if slot.Failed {
+				failed++
+				until = later(until, slot.ExpiresAt)
+			}
+		}
+		if failed >= limit {
+			return nil, &LockedError{Until: until}
+		}
 
-	expires := now.Add(period)
-	for n := 1; n <= limit; n++ {
-		_, err := l.coll.InsertOne(ctx, failureSlot{
-			ID: slotID(userID, n), UserID: userID, At: now, ExpiresAt: expires,
-		})
-		if err == nil {
-			return &Attempt{l: l, userID: userID, slot: n, limit: limit, until: expires}, nil
+		for _, id := range slotIDs(userID, limit) {
+			if _, held := slots[id]; held {
+				continue
+			}
+			_, err := l.coll.InsertOne(ctx, failureSlot{ID: id, UserID: userID, At: now, ExpiresAt: now.Add(inFlightTTL)})
+			if err == nil {
+				return &Attempt{l: l, userID: userID, slotID: id, limit: limit, period: period}, nil
+			}
+			if !isDuplicateKey(err) {
+				return nil, wrap("take lockout slot", err)
+			}
 		}
-		if !isDuplicateKey(err) {
-			return nil, wrap("take lockout slot", err)
+
+		// Every slot is held, some by evaluations still running.
+		if time.Now().After(waitUntil) {
+			return nil, &LockedError{Until: now.Add(inFlightTTL)}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(5+rand.IntN(20)) * time.Millisecond):
 		}
 	}
-	return nil, &LockedError{Until: expires}
 }
 
-// Succeeded frees every slot of the user: the failure count starts again.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// read returns the user's slots by id.
+func (l *Lockout) read(ctx context.Context, userID string, limit int) (map[string]failureSlot, error) {
+	cur, err := l.coll.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: slotIDs(userID, limit)}}}})
+	if err != nil {
+		return nil, wrap("read lockout slots", err)
+	}
+	var list []failureSlot
+	if err := cur.All(ctx, &list); err != nil {
+		return nil, wrap("read lockout slots", err)
+	}
+	slots := make(map[string]failureSlot, len(list))
+	for _, s := range list {
+		slots[s.ID] = s
+	}
+	return slots, nil
+}
+
+// Succeeded frees the attempt's slot and every recorded failure: the
+// failure count starts again. Slots of evaluations still running stay.
 func (a *Attempt) Succeeded(ctx context.Context) error {
-	return a.l.clear(ctx, a.userID, a.limit)
+	if _, err := a.l.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: a.slotID}}); err != nil {
+		return wrap("free lockout slot", err)
+	}
+	_, err := a.l.coll.DeleteMany(ctx, bson.D{
+		{Key: "_id", Value: bson.D{{Key: "$in", Value: slotIDs(a.userID, a.limit)}}},
+		{Key: "failed", Value: true},
+	})
+	return wrap("clear lockout failures", err)
 }
 
-// Failed keeps the attempt's slot as a recorded failure. It returns the time
-// the account unlocks when this failure took the last slot.
+// Failed records the attempt's slot as a failure that expires after the
+// lockout period. It reports the time the account unlocks when this failure
+// completed the limit. An error while recording is treated as no lock: the
+// slot still counts until it expires.
 func (a *Attempt) Failed(ctx context.Context) (lockedUntil time.Time, locked bool) {
-	if a.slot == a.limit {
-		return a.until, true
+	now := a.l.s.now()
+	expires := now.Add(a.period)
+	_, err := a.l.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: a.slotID}}, bson.D{
+		{Key: "$set", Value: bson.D{{Key: "failed", Value: true}, {Key: "at", Value: now}, {Key: "expiresAt", Value: expires}}},
+	})
+	if err != nil {
+		return time.Time{}, false
+	}
+	slots, err := a.l.read(ctx, a.userID, a.limit)
+	if err != nil {
+		return time.Time{}, false
+	}
+	failed := 0
+	for _, slot := range slots {
+		if slot.Failed && now.Before(slot.ExpiresAt) {
+			failed++
+		}
+	}
+	if failed >= a.limit {
+		return expires, true
 	}
 	return time.Time{}, false
 }
 
-// Failures returns how many failure slots the user holds now.
+// Failures returns how many unexpired failures the user has recorded.
 func (l *Lockout) Failures(ctx context.Context, userID string, limit int) (int, error) {
-	n, err := l.coll.CountDocuments(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: slotIDs(userID, limit)}}}})
-	return int(n), wrap("count lockout slots", err)
+	slots, err := l.read(ctx, userID, limit)
+	if err != nil {
+		return 0, err
+	}
+	now, n := l.s.now(), 0
+	for _, slot := range slots {
+		if slot.Failed && now.Before(slot.ExpiresAt) {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // Unlock frees every slot of the user, as an administrator's unlock does.
 func (l *Lockout) Unlock(ctx context.Context, userID string, limit int) error {
-	return l.clear(ctx, userID, limit)
-}
-
-func (l *Lockout) clear(ctx context.Context, userID string, limit int) error {
 	_, err := l.coll.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: slotIDs(userID, limit)}}}})
 	return wrap("clear lockout slots", err)
 }

@@ -537,3 +537,69 @@ func TestUserRenameConcurrent(t *testing.T) {
 		t.Errorf("users named wanted = %d, want 1", len(users))
 	}
 }
+
+// Concurrent successful logins beyond the limit wait for a slot instead of
+// being reported locked.
+func TestLockoutConcurrentSuccesses(t *testing.T) {
+	s := storagetest.New(t)
+	c := ctx(t)
+	const limit, n = 5, 50
+	var ok atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a, err := s.Lockout.Begin(c, "busy", limit, time.Hour)
+			if err != nil {
+				t.Errorf("begin: %v", err)
+				return
+			}
+			time.Sleep(2 * time.Millisecond) // the password check
+			if err := a.Succeeded(c); err != nil {
+				t.Errorf("succeeded: %v", err)
+				return
+			}
+			ok.Add(1)
+		}()
+	}
+	wg.Wait()
+	if ok.Load() != n {
+		t.Errorf("successful logins = %d, want %d", ok.Load(), n)
+	}
+}
+
+// A slot left by an evaluation that never finished blocks only until it
+// expires, and a success clears failures but not such slots.
+func TestLockoutUnfinishedSlotExpires(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var clock atomic.Pointer[time.Time]
+	clock.Store(&now)
+	s := storagetest.New(t, storagetest.Options{Now: func() time.Time { return *clock.Load() }})
+	c := ctx(t)
+	const limit = 2
+	if _, err := s.Lockout.Begin(c, "u", limit, time.Hour); err != nil { // never finished
+		t.Fatal(err)
+	}
+	a, err := s.Lockout.Begin(c, "u", limit, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Failed(c)
+	if n, _ := s.Lockout.Failures(c, "u", limit); n != 1 {
+		t.Errorf("failures = %d, want 1", n)
+	}
+
+	later := now.Add(2 * time.Minute)
+	clock.Store(&later)
+	b, err := s.Lockout.Begin(c, "u", limit, time.Hour)
+	if err != nil {
+		t.Fatalf("after the unfinished slot expired: %v", err)
+	}
+	if _, locked := b.Failed(c); !locked {
+		t.Error("second failure did not lock")
+	}
+	if _, err := s.Lockout.Begin(c, "u", limit, time.Hour); !errors.Is(err, storage.ErrLocked) {
+		t.Errorf("after two failures: err = %v, want ErrLocked", err)
+	}
+}
