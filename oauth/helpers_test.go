@@ -183,6 +183,7 @@ func newTestEnv(t testing.TB, opts ...envOptions) *testEnv {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	storagetest.Prepare(t, store)
 	server := httpserver.New(httpserver.Options{})
 	p.Mount(server.Router())
 	srv := httptest.NewServer(server.Handler())
