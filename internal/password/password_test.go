@@ -112,3 +112,22 @@ func BenchmarkVerifyOWASP(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkVerifyOWASPParallel measures the verification throughput of all
+// cores at the OWASP parameters: the ceiling of the password grant.
+func BenchmarkVerifyOWASPParallel(b *testing.B) {
+	h, err := NewHasher(OWASP())
+	if err != nil {
+		b.Fatal(err)
+	}
+	hash, _ := h.Hash("Benchmark1")
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := h.Verify(hash, "Benchmark1"); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
