@@ -4,17 +4,28 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"runtime/debug"
 
 	"go.uber.org/zap"
 
 	"github.com/averos/averos-auth/internal/app"
 )
 
+// defaultMemoryLimit is the Go runtime's soft memory limit when GOMEMLIMIT
+// is not set. The live heap of a busy server stays far below it; without a
+// limit the garbage collector lets the heap grow to twice the live size
+// between cycles, which made up most of the peak resident memory under load.
+const defaultMemoryLimit = 48 << 20
+
 func serve(ctx context.Context, args []string, e env) error {
 	cmd := newCommand("serve", "Run the authorization server until SIGINT or SIGTERM.", e.stderr)
 	cfg, err := cmd.parse(args, e.environ)
 	if err != nil {
 		return err
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
 	generated, err := cfg.EnsureSystemSecret()
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -44,6 +45,10 @@ const (
 // Hasher hashes new passwords with fixed parameters and verifies stored ones.
 type Hasher struct {
 	params Params
+	// slots bounds the hashes computed at once to the number of CPUs: each
+	// takes MemoryKiB of memory (19 MiB with the OWASP parameters), and more
+	// parallel work than CPUs adds memory without adding throughput.
+	slots chan struct{}
 	// dummy is a hash of a random password with the current parameters,
 	// verified for unknown users so that they cost the same time.
 	dummy string
@@ -54,7 +59,7 @@ func NewHasher(p Params) (*Hasher, error) {
 	if p.MemoryKiB < 8*uint32(p.Parallelism) || p.Iterations == 0 || p.Parallelism == 0 {
 		return nil, fmt.Errorf("password: invalid argon2id parameters %+v", p)
 	}
-	h := &Hasher{params: p}
+	h := &Hasher{params: p, slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	random := make([]byte, 32)
 	if _, err := rand.Read(random); err != nil {
 		return nil, err
@@ -76,7 +81,9 @@ func (h *Hasher) Hash(password string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("password: read random salt: %w", err)
 	}
+	h.slots <- struct{}{}
 	key := argon2.IDKey([]byte(password), salt, h.params.Iterations, h.params.MemoryKiB, h.params.Parallelism, keyLen)
+	<-h.slots
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version,
 		h.params.MemoryKiB, h.params.Iterations, h.params.Parallelism,
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
@@ -87,6 +94,8 @@ func (h *Hasher) Hash(password string) (string, error) {
 func (h *Hasher) Verify(hash, password string) error {
 	switch {
 	case strings.HasPrefix(hash, "$argon2id$"):
+		h.slots <- struct{}{}
+		defer func() { <-h.slots }()
 		return verifyArgon2id(hash, password)
 	case strings.HasPrefix(hash, "$2a$"), strings.HasPrefix(hash, "$2b$"), strings.HasPrefix(hash, "$2y$"):
 		err := bcrypt.CompareHashAndPassword([]byte(hash), []byte(password))
@@ -106,6 +115,8 @@ func (h *Hasher) Verify(hash, password string) error {
 // always fails. Call it when the user does not exist, so the response time
 // does not tell whether an account exists.
 func (h *Hasher) VerifyDummy(password string) error {
+	h.slots <- struct{}{}
+	defer func() { <-h.slots }()
 	_ = verifyArgon2id(h.dummy, password)
 	return ErrMismatch
 }
