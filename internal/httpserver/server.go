@@ -7,6 +7,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -121,9 +122,7 @@ func New(opts Options) *Server {
 	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
 		WriteText(w, http.StatusNotFound, "not found")
 	})
-	r.MethodNotAllowed(func(w http.ResponseWriter, _ *http.Request) {
-		WriteText(w, http.StatusMethodNotAllowed, "method not allowed")
-	})
+	r.MethodNotAllowed(s.methodNotAllowed)
 
 	r.Get("/healthz", serveHealth)
 	r.Get("/readyz", newReadiness(opts.Ready).ServeHTTP)
@@ -131,6 +130,35 @@ func New(opts Options) *Server {
 		r.Method(http.MethodGet, "/metrics", metrics.handler)
 	}
 	return s
+}
+
+// routeMethods are the methods that methodNotAllowed tries on a path.
+var routeMethods = []string{
+	http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+	http.MethodPatch, http.MethodDelete, http.MethodOptions,
+}
+
+// methodNotAllowed writes a 405 response with the Allow header that
+// RFC 9110 §15.5.6 requires. A custom chi handler does not receive the
+// methods chi found, so the path is matched again for each method.
+func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.RawPath
+	if path == "" {
+		path = r.URL.Path
+	}
+	var allowed []string
+	for _, m := range routeMethods {
+		if s.router.Match(chi.NewRouteContext(), m, path) {
+			allowed = append(allowed, m)
+		}
+	}
+	// A path that a middleware rewrites before routing matches no method
+	// here. The header is then left out, because an empty Allow would claim
+	// that the resource allows no method.
+	if len(allowed) > 0 {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+	}
+	WriteText(w, http.StatusMethodNotAllowed, "method not allowed")
 }
 
 // Router returns the router on which other packages mount their routes, for

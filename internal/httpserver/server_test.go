@@ -131,6 +131,28 @@ func TestUnknownRouteAndMethodPlainText(t *testing.T) {
 	assertHeader(t, resp, "Content-Type", "text/plain; charset=utf-8")
 }
 
+func TestMethodNotAllowedListsAllow(t *testing.T) {
+	ts := startServer(t, Options{}, func(r chi.Router) {
+		r.Post("/things/{id}", func(http.ResponseWriter, *http.Request) {})
+		r.Delete("/things/{id}", func(http.ResponseWriter, *http.Request) {})
+		r.Route("/sub", func(r chi.Router) {
+			r.Put("/item", func(http.ResponseWriter, *http.Request) {})
+		})
+	})
+
+	resp, _ := ts.get(t, "/things/7")
+	assertStatus(t, resp, http.StatusMethodNotAllowed)
+	assertHeader(t, resp, "Allow", "POST, DELETE")
+
+	resp, _ = ts.get(t, "/sub/item")
+	assertStatus(t, resp, http.StatusMethodNotAllowed)
+	assertHeader(t, resp, "Allow", "PUT")
+
+	resp, _ = ts.do(t, ts.newRequest(t, http.MethodPost, "/healthz", nil))
+	assertStatus(t, resp, http.StatusMethodNotAllowed)
+	assertHeader(t, resp, "Allow", "GET")
+}
+
 func TestServeDrainsInFlightRequest(t *testing.T) {
 	started := make(chan struct{})
 	release := make(chan struct{})
