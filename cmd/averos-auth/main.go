@@ -20,6 +20,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -58,6 +59,20 @@ Commands:
 
 Run "averos-auth <command> --help" for the flags of a command.
 `
+
+// groupUsage returns the lines of topUsage for the subcommands of group,
+// such as "users create" for "users".
+func groupUsage(group string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Usage: averos-auth %s <subcommand> [flags]\n\nSubcommands:\n", group)
+	for _, line := range strings.Split(topUsage, "\n") {
+		if strings.HasPrefix(line, "  "+group+" ") {
+			b.WriteString(line + "\n")
+		}
+	}
+	fmt.Fprintf(&b, "\nRun \"averos-auth %s <subcommand> --help\" for its flags.\n", group)
+	return b.String()
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -102,7 +117,13 @@ func dispatch(ctx context.Context, args []string, e env) error {
 		return nil
 	case "users", "roles", "clients", "keys":
 		if len(rest) == 0 {
-			return usagef("missing subcommand of %s (see averos-auth --help)", cmd)
+			fmt.Fprint(e.stderr, groupUsage(cmd))
+			return usagef("missing subcommand of %s", cmd)
+		}
+		switch rest[0] {
+		case "help", "-h", "--help":
+			fmt.Fprint(e.stdout, groupUsage(cmd))
+			return errHelp
 		}
 		sub := cmd + " " + rest[0]
 		switch sub {

@@ -118,6 +118,40 @@ func TestExitCodes(t *testing.T) {
 	}
 }
 
+func TestGroupHelpListsSubcommands(t *testing.T) {
+	env := cliEnv(shortTempDir(t))
+	cases := []struct {
+		group string
+		want  []string
+	}{
+		{"users", []string{"users create"}},
+		{"roles", []string{"roles create"}},
+		{"clients", []string{"clients create"}},
+		{"keys", []string{"keys list", "keys rotate"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.group, func(t *testing.T) {
+			r := runCLI(t, env, "", tc.group, "--help")
+			if r.code != 0 {
+				t.Errorf("exit code = %d, want 0 (stderr %q)", r.code, r.stderr)
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(r.stdout, want) {
+					t.Errorf("stdout = %q, want it to contain %q", r.stdout, want)
+				}
+			}
+
+			r = runCLI(t, env, "", tc.group)
+			if r.code != 2 {
+				t.Errorf("without a subcommand: exit code = %d, want 2", r.code)
+			}
+			if !strings.Contains(r.stderr, tc.want[0]) {
+				t.Errorf("without a subcommand: stderr = %q, want it to contain %q", r.stderr, tc.want[0])
+			}
+		})
+	}
+}
+
 // startServer runs "averos-auth serve" on a free port and returns its base
 // URL, the process, and a reader of its log lines.
 func startServer(t *testing.T, env []string) (string, *exec.Cmd, *syncBuffer) {
