@@ -112,7 +112,7 @@ func (s *Store) Database() *mongo.Database { return s.db }
 // Now returns the store's clock reading.
 func (s *Store) Now() time.Time { return s.now() }
 
-// Ping checks that the server answers; the readiness probe calls it.
+// Ping checks that the server responds. The readiness probe calls it.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.client.Ping(ctx, readpref.Primary()); err != nil {
 		return fmt.Errorf("storage: ping: %w", err)

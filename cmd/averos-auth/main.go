@@ -38,7 +38,7 @@ func usagef(format string, args ...any) error {
 	return usageError{fmt.Errorf(format, args...)}
 }
 
-// env is what a subcommand reads and writes besides its arguments.
+// env holds the standard streams and the environment of a subcommand.
 type env struct {
 	stdin   io.Reader
 	stdout  io.Writer

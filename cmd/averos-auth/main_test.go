@@ -298,7 +298,7 @@ func TestServeAndCLIAgainstRunningServer(t *testing.T) {
 		t.Fatal("serve did not stop after SIGTERM")
 	}
 
-	// With the server gone, the CLI opens the engine itself and sees the data.
+	// With the server gone, the CLI opens the engine itself and finds the data.
 	r = runCLI(t, env, "Sup3rSecret\n", "users", "create", "--username", "ada", "--email", "x@example.com")
 	if r.code != 1 || !strings.Contains(r.stderr, "already exists") {
 		t.Errorf("user created while the server ran is missing: code %d, stderr %q", r.code, r.stderr)

@@ -13,9 +13,10 @@ import (
 )
 
 // defaultMemoryLimit is the Go runtime's soft memory limit when GOMEMLIMIT
-// is not set. The live heap of a busy server stays far below it; without a
+// is not set. The live heap of a busy server stays far below it. Without a
 // limit the garbage collector lets the heap grow to twice the live size
-// between cycles, which made up most of the peak resident memory under load.
+// between cycles, and that growth made up most of the peak resident memory
+// measured under load.
 const defaultMemoryLimit = 48 << 20
 
 func serve(ctx context.Context, args []string, e env) error {

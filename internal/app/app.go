@@ -29,7 +29,8 @@ type App struct {
 	store  *storage.Store
 	server *httpserver.Server
 
-	// startup runs once storage answers: indexes, keys, first-party client.
+	// startup holds the steps that run once storage responds: indexes, keys
+	// and the first-party client.
 	startup []func(ctx context.Context) error
 	// background runs for the server's lifetime once start-up has completed.
 	background []func(ctx context.Context)
