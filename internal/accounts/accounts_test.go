@@ -188,6 +188,7 @@ func TestClientSpecRejected(t *testing.T) {
 		{"public client credentials", accounts.ClientSpec{ID: "a", Public: true, GrantTypes: []string{"client_credentials"}}, "public client cannot use client_credentials"},
 		{"origin with path", accounts.ClientSpec{ID: "a", GrantTypes: []string{"password"}, CORSOrigins: []string{"https://x.example/app"}}, "must be an origin"},
 		{"scope with space", accounts.ClientSpec{ID: "a", GrantTypes: []string{"password"}, Scopes: []string{"a b"}}, "scopes[0] must be a scope token"},
+		{"user id form", accounts.ClientSpec{ID: storage.NewID(), GrantTypes: []string{"client_credentials"}}, "must not have the form of a user ID"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

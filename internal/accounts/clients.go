@@ -84,6 +84,12 @@ func (s *Clients) Create(ctx context.Context, spec ClientSpec) (*storage.Client,
 	if err := s.checkSpec(spec); err != nil {
 		return nil, "", err
 	}
+	// A client_credentials access token carries the client ID as its
+	// subject, so a client ID equal to a user ID would let the client act as
+	// that user at userinfo and at resource servers that read sub.
+	if userIDPattern.MatchString(spec.ID) {
+		return nil, "", invalid("client_id %q must not have the form of a user ID (24 hexadecimal digits)", spec.ID)
+	}
 	c := &storage.Client{}
 	apply(c, spec)
 	var secret string

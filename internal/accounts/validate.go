@@ -29,6 +29,9 @@ var (
 	scopePattern    = regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]{1,128}$`) // RFC 6749 §3.3 scope-token
 )
 
+// userIDPattern matches the IDs that storage.NewID gives users.
+var userIDPattern = regexp.MustCompile(`^[0-9a-f]{24}$`)
+
 func newValidator() *validator.Validate {
 	v := validator.New(validator.WithRequiredStructEnabled())
 	v.RegisterTagNameFunc(func(f reflect.StructField) string {
