@@ -128,3 +128,8 @@ func (s clientStore) ClientAssertionJWTValid(context.Context, string) error {
 func (s clientStore) SetClientAssertionJWT(context.Context, string, time.Time) error {
 	return fosite.ErrServerError.WithHint("JWT client assertions are not supported.")
 }
+
+// ForgetClient drops the cached copy of a client, so that a changed secret
+// or setting takes effect at once in this process. Other server instances
+// still use their copy for up to clientCacheTTL.
+func (p *Provider) ForgetClient(clientID string) { p.clients.forget(clientID) }

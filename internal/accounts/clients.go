@@ -19,10 +19,11 @@ const (
 	GrantClientCredentials = "client_credentials"
 )
 
-// TokenRevoker revokes every token issued to a client; the OAuth provider
-// implements it.
+// TokenRevoker revokes every token issued to a client and drops a cached
+// copy of a client; the OAuth provider implements it.
 type TokenRevoker interface {
 	RevokeClientTokens(ctx context.Context, clientID string) error
+	ForgetClient(clientID string)
 }
 
 // Clients registers OAuth clients and manages their secrets. Only the keyed
@@ -119,7 +120,7 @@ func (s *Clients) Update(ctx context.Context, id string, spec ClientSpec) (*stor
 	if err := s.checkSpec(spec); err != nil {
 		return nil, err
 	}
-	return s.store.Clients.Update(ctx, id, func(c *storage.Client) error {
+	c, err := s.store.Clients.Update(ctx, id, func(c *storage.Client) error {
 		wasPublic := c.Public
 		apply(c, spec)
 		if wasPublic != spec.Public {
@@ -127,6 +128,17 @@ func (s *Clients) Update(ctx context.Context, id string, spec ClientSpec) (*stor
 		}
 		return nil
 	})
+	if err == nil {
+		s.forget(id)
+	}
+	return c, err
+}
+
+// forget drops the provider's cached copy of the client.
+func (s *Clients) forget(id string) {
+	if s.revoker != nil {
+		s.revoker.ForgetClient(id)
+	}
 }
 
 // RotateSecret generates a new secret for a confidential client and returns
@@ -146,6 +158,7 @@ func (s *Clients) RotateSecret(ctx context.Context, id string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	s.forget(id)
 	return secret, nil
 }
 
@@ -159,7 +172,11 @@ func (s *Clients) Delete(ctx context.Context, id string) error {
 			return err
 		}
 	}
-	return s.store.Clients.Delete(ctx, id)
+	if err := s.store.Clients.Delete(ctx, id); err != nil {
+		return err
+	}
+	s.forget(id)
+	return nil
 }
 
 // VerifySecret reports in constant time whether secret is the client's.
