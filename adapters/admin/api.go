@@ -28,6 +28,9 @@ type Options struct {
 	// Clients lists the client IDs whose access tokens the API accepts;
 	// empty accepts the tokens of every client.
 	Clients []string
+	// ProtectedClients lists client IDs that the server's configuration
+	// owns; the API refuses to change or delete them (409).
+	ProtectedClients []string
 }
 
 // API serves the /uapi routes.
@@ -37,13 +40,15 @@ type API struct {
 	// tokenClients lists the clients whose tokens are accepted; empty
 	// accepts every client.
 	tokenClients []string
-	store        *storage.Store
-	tokens       TokenService
-	users        *accounts.Users
-	roles        *accounts.Roles
-	clients      *accounts.Clients
-	validate     *validator.Validate
-	log          *zap.Logger
+	// protectedClients cannot be changed or deleted through the API.
+	protectedClients []string
+	store            *storage.Store
+	tokens           TokenService
+	users            *accounts.Users
+	roles            *accounts.Roles
+	clients          *accounts.Clients
+	validate         *validator.Validate
+	log              *zap.Logger
 }
 
 // New returns the administration API. log may be nil.
@@ -59,16 +64,17 @@ func New(opts Options, store *storage.Store, tokens TokenService, users *account
 		log = zap.NewNop()
 	}
 	return &API{
-		adminRole:    opts.AdminRole,
-		maxResults:   opts.MaxResults,
-		tokenClients: opts.Clients,
-		store:        store,
-		tokens:       tokens,
-		users:        users,
-		roles:        roles,
-		clients:      clients,
-		validate:     accounts.NewValidator(),
-		log:          log,
+		adminRole:        opts.AdminRole,
+		maxResults:       opts.MaxResults,
+		tokenClients:     opts.Clients,
+		protectedClients: opts.ProtectedClients,
+		store:            store,
+		tokens:           tokens,
+		users:            users,
+		roles:            roles,
+		clients:          clients,
+		validate:         accounts.NewValidator(),
+		log:              log,
 	}
 }
 

@@ -41,3 +41,33 @@ func TestTokenOfUnlistedClientRejected(t *testing.T) {
 		t.Errorf("listed client's token: status %d, want 200 (%s)", ok.status, ok.raw)
 	}
 }
+
+// A protected client cannot be changed or deleted, and stays as it was.
+func TestProtectedClientUnchanged(t *testing.T) {
+	e := newEnv(t)
+	protected := e.serveWith(admin.Options{ProtectedClients: []string{consoleID}})
+	before, err := e.store.Clients.Get(context.Background(), consoleID)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	r := protected.call(http.MethodPut, "/uapi/clients/"+consoleID, e.adminToken,
+		`{"grant_types":["client_credentials"],"scopes":[]}`)
+	if r.status != http.StatusConflict {
+		t.Errorf("PUT: status %d, want 409 (%s)", r.status, r.raw)
+	}
+	r = protected.call(http.MethodDelete, "/uapi/clients/"+consoleID, e.adminToken, "")
+	if r.status != http.StatusConflict {
+		t.Errorf("DELETE: status %d, want 409 (%s)", r.status, r.raw)
+	}
+	after, err := e.store.Clients.Get(context.Background(), consoleID)
+	if err != nil {
+		t.Fatalf("protected client gone: %v", err)
+	}
+	if !after.UpdatedAt.Equal(before.UpdatedAt) || len(after.GrantTypes) != len(before.GrantTypes) {
+		t.Errorf("protected client changed: %+v", after)
+	}
+	if !e.introspectActive(e.adminToken) {
+		t.Error("the refused deletion revoked tokens")
+	}
+}

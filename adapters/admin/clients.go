@@ -3,6 +3,7 @@ package admin
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -186,6 +187,9 @@ func (a *API) createClient(w http.ResponseWriter, r *http.Request) {
 func (a *API) updateClient(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := chi.URLParam(r, "id")
+	if a.rejectProtectedClient(w, id) {
+		return
+	}
 	members, err := readObject(r)
 	if err != nil {
 		a.writeError(w, r, err, "")
@@ -236,6 +240,9 @@ func (a *API) rotateClientSecret(w http.ResponseWriter, r *http.Request) {
 func (a *API) deleteClient(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := chi.URLParam(r, "id")
+	if a.rejectProtectedClient(w, id) {
+		return
+	}
 	c, err := a.store.Clients.Get(ctx, id)
 	if err != nil {
 		a.writeError(w, r, err, "client")
@@ -254,4 +261,16 @@ func (a *API) deleteClient(w http.ResponseWriter, r *http.Request) {
 func noStore(w http.ResponseWriter) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
+}
+
+// rejectProtectedClient answers 409 for a client that the server's
+// configuration owns (the Averos first-party client): changing or deleting
+// it through the API would break /auth/login.
+func (a *API) rejectProtectedClient(w http.ResponseWriter, id string) bool {
+	if !slices.Contains(a.protectedClients, id) {
+		return false
+	}
+	httpserver.WriteText(w, http.StatusConflict,
+		"client "+id+" is managed by the server configuration and cannot be changed or deleted here")
+	return true
 }

@@ -271,10 +271,20 @@ func (a *Adapter) EnsureClient(ctx context.Context) error {
 			missingScopes = append(missingScopes, s)
 		}
 	}
-	if len(missingGrants) > 0 || len(missingScopes) > 0 {
-		return fmt.Errorf("averos: client %q lacks grant types %v and scopes %v that /auth/login needs; "+
-			"add them to the client", c.ID, missingGrants, missingScopes)
+	if len(missingGrants) == 0 && len(missingScopes) == 0 {
+		return nil
 	}
+	// The configuration owns this client: put back what /auth/login needs.
+	_, err = a.store.Clients.Update(ctx, c.ID, func(c *storage.Client) error {
+		c.GrantTypes = append(c.GrantTypes, missingGrants...)
+		c.Scopes = append(c.Scopes, missingScopes...)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("averos: repair client %q: %w", a.opts.ClientID, err)
+	}
+	a.log.Warn("restored the grant types and scopes the first-party client needs",
+		zap.String("client_id", c.ID), zap.Strings("grant_types", missingGrants), zap.Strings("scopes", missingScopes))
 	return nil
 }
 

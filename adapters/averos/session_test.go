@@ -3,6 +3,7 @@ package averos
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -476,14 +477,27 @@ func TestEnsureClient(t *testing.T) {
 		t.Errorf("second EnsureClient: %v", err)
 	}
 
+	// A client stripped of what login needs is repaired, keeping the rest.
 	if _, err := e.store.Clients.Update(ctx, testClientID, func(c *storage.Client) error {
-		c.Scopes = []string{"openid"}
+		c.GrantTypes = []string{"password"}
+		c.Scopes = []string{"openid", "extra"}
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	err = e.adapter.EnsureClient(ctx)
-	if err == nil || !strings.Contains(err.Error(), "offline_access") {
-		t.Errorf("EnsureClient with missing scopes: err = %v, want one naming offline_access", err)
+	if err := e.adapter.EnsureClient(ctx); err != nil {
+		t.Fatalf("EnsureClient with missing scopes: %v", err)
+	}
+	c, err = e.store.Clients.Get(ctx, testClientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(c.GrantTypes, "refresh_token") {
+		t.Errorf("grant types after repair = %v, want refresh_token back", c.GrantTypes)
+	}
+	for _, scope := range append([]string{"extra"}, loginScopes...) {
+		if !slices.Contains(c.Scopes, scope) {
+			t.Errorf("scopes after repair = %v, want %s", c.Scopes, scope)
+		}
 	}
 }

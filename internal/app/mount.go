@@ -77,7 +77,8 @@ func (a *App) mount() error {
 	}
 	adminAPI := admin.New(admin.Options{
 		AdminRole: cfg.Admin.Role, MaxResults: cfg.Admin.MaxResults,
-		Clients: append([]string{cfg.Averos.ClientID}, cfg.Admin.Clients...),
+		Clients:          append([]string{cfg.Averos.ClientID}, cfg.Admin.Clients...),
+		ProtectedClients: []string{cfg.Averos.ClientID},
 	},
 		store, provider, users, roles, clients, a.log.Named("admin"))
 
