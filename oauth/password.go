@@ -43,7 +43,9 @@ func (p *Provider) authenticateUser(ctx context.Context, r fosite.AccessRequeste
 	if errors.Is(err, storage.ErrNotFound) {
 		// The same storage steps and hashing work as for a known user with a
 		// wrong password, so the response time does not tell whether the
-		// account exists; repeated guesses lock the typed name as well.
+		// account exists: the user read that a found name is followed by,
+		// and a lockout slot, so repeated guesses lock the typed name too.
+		_, _ = p.store.Users.Get(ctx, absentUserID)
 		attempt, lerr := p.store.Lockout.Begin(ctx, unknownLoginKey(login),
 			p.cfg.LockoutMaxFailures, p.cfg.LockoutDuration)
 		_ = p.passwords.VerifyDummy(secret)
@@ -152,6 +154,10 @@ func (p *Provider) logLoginFailure(ctx context.Context, user *storage.User, reas
 	}
 	httpserver.LoggerFrom(ctx).Info("password login failed", fields...)
 }
+
+// absentUserID is an id no user has (ids are 24 hexadecimal digits), read in
+// place of the user document when the login matches no user.
+const absentUserID = "unknown-user"
 
 // unknownLoginKey is the lockout key of a login that matches no user: the
 // typed name or email in the form under which it would be unique.
