@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/averos/averos-auth/configs"
 	"github.com/averos/averos-auth/internal/accounts"
+	"github.com/averos/averos-auth/internal/httpserver"
 	"github.com/averos/averos-auth/internal/mail"
 	"github.com/averos/averos-auth/storage"
 )
@@ -307,9 +309,29 @@ func (a *Adapter) Mount(r chi.Router) {
 		{http.MethodPost, "/auth/rp", a.resetPassword},
 	}
 	for _, route := range routes {
-		r.Method(route.method, route.path, route.handler)
-		r.Method(route.method, route.path+"/", route.handler)
+		handler := http.Handler(route.handler)
+		if route.method == http.MethodPost {
+			handler = requireJSON(handler)
+		}
+		r.Method(route.method, route.path, handler)
+		r.Method(route.method, route.path+"/", handler)
 	}
+}
+
+// requireJSON answers 415 to a POST whose Content-Type is not
+// application/json. The Averos client always sends JSON; other types are what
+// a cross-site form or a no-cors fetch can send without a CORS preflight, so
+// refusing them keeps other sites from logging a user out or rotating their
+// session with the refresh cookie.
+func requireJSON(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if err != nil || mediaType != "application/json" {
+			httpserver.WriteText(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Close waits for the background tasks and stops the mail worker. Call it

@@ -234,15 +234,47 @@ func TestRefreshWithoutBearer(t *testing.T) {
 		t.Errorf("auth_token = %v, want ada's", authTokenOf(t, resp))
 	}
 
-	req, _ := http.NewRequest(http.MethodPost, e.server.URL+"/auth/rt", nil)
+	req, _ := http.NewRequest(http.MethodPost, e.server.URL+"/auth/rt", strings.NewReader("{}"))
+	req.Header.Set("Content-Type", "application/json")
 	r, err := b.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.Body.Close()
 	if r.StatusCode != http.StatusOK {
-		t.Errorf("refresh without Authorization or body: status %d, want 200", r.StatusCode)
+		t.Errorf("refresh without Authorization: status %d, want 200", r.StatusCode)
 	}
+}
+
+// A POST that is not JSON, as a cross-site form or no-cors fetch sends it
+// without a CORS preflight, changes nothing: the session survives.
+func TestNonJSONPostRejected(t *testing.T) {
+	e := newEnv(t)
+	e.createUser(t, "ada", "ada@example.com", adaPassword)
+	b := e.browser(t)
+	assertStatus(t, b.login(t, "ada", adaPassword), http.StatusOK)
+	cookie := b.cookieValue(t)
+
+	for _, path := range []string{"/auth/logout", "/auth/rt/", "/auth/login"} {
+		for _, contentType := range []string{"text/plain", "application/x-www-form-urlencoded", ""} {
+			req, _ := http.NewRequest(http.MethodPost, e.server.URL+path, strings.NewReader(`{"user":"ada"}`))
+			if contentType != "" {
+				req.Header.Set("Content-Type", contentType)
+			}
+			r, err := b.client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.Body.Close()
+			if r.StatusCode != http.StatusUnsupportedMediaType {
+				t.Errorf("%s with Content-Type %q: status %d, want 415", path, contentType, r.StatusCode)
+			}
+		}
+	}
+	if b.cookieValue(t) != cookie {
+		t.Error("a rejected request changed the refresh cookie")
+	}
+	assertStatus(t, b.refresh(t), http.StatusOK)
 }
 
 func TestRefreshReplayRevokesFamily(t *testing.T) {
@@ -287,7 +319,7 @@ func TestRefreshConcurrentSameCookie(t *testing.T) {
 			defer wg.Done()
 			tab := e.browser(t)
 			tab.setCookieValue(t, cookie)
-			statuses <- tab.post(t, "/auth/rt/", nil).StatusCode
+			statuses <- tab.post(t, "/auth/rt/", map[string]any{}).StatusCode
 		}()
 	}
 	wg.Wait()
