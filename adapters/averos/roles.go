@@ -51,7 +51,7 @@ func (a *Adapter) bearerUser(w http.ResponseWriter, r *http.Request) (*storage.U
 	switch {
 	case errors.Is(err, oauth.ErrSessionRevoked):
 		log.Info("access token of a revoked session", zap.Error(err))
-		httpserver.WriteText(w, StatusSessionRevoked, "session revoked: log in again")
+		httpserver.WriteText(w, StatusSessionRevoked, "session revoked, sign in again")
 		return nil, false
 	case errors.Is(err, oauth.ErrInvalidToken):
 		log.Debug("invalid access token", zap.Error(err))
@@ -70,7 +70,7 @@ func (a *Adapter) bearerUser(w http.ResponseWriter, r *http.Request) (*storage.U
 
 	user, err := a.store.Users.Get(r.Context(), token.Subject)
 	if errors.Is(err, storage.ErrNotFound) || err == nil && user.Disabled {
-		httpserver.WriteText(w, StatusSessionRevoked, "session revoked: log in again")
+		httpserver.WriteText(w, StatusSessionRevoked, "session revoked, sign in again")
 		return nil, false
 	}
 	if err != nil {
