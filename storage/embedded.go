@@ -68,6 +68,12 @@ func (e *Engine) Close() error {
 }
 
 // SocketURI returns the connection string of the engine socket in dataDir.
+// It limits the driver to two connections: the engine writes through one
+// SQLite database, whose concurrent writers wait in SQLite's busy handler
+// with sleeps of up to 100 ms, while requests waiting for a driver connection
+// are woken at once. Measured with bench/oauthload at 64 concurrent refresh
+// grants: p99 1,456 ms with the driver's default pool of 100 connections,
+// 207 ms with 2, at the same throughput.
 func SocketURI(dataDir string) (string, error) {
 	abs, err := filepath.Abs(dataDir)
 	if err != nil {
@@ -78,7 +84,7 @@ func SocketURI(dataDir string) (string, error) {
 		return "", fmt.Errorf("storage: data directory path %q is too long for a Unix socket "+
 			"(%d bytes; at most %d): choose a shorter data directory", abs, len(sock), maxSocketPath)
 	}
-	return "mongodb://" + url.QueryEscape(sock) + "/", nil
+	return "mongodb://" + url.QueryEscape(sock) + "/?maxPoolSize=2", nil
 }
 
 // StartEmbedded locks dataDir and starts the embedded engine in it. It fails

@@ -17,7 +17,7 @@ import (
 // limit the garbage collector lets the heap grow to twice the live size
 // between cycles, and that growth made up most of the peak resident memory
 // measured under load.
-const defaultMemoryLimit = 48 << 20
+const defaultMemoryLimit = 64 << 20
 
 func serve(ctx context.Context, args []string, e env) error {
 	cmd := newCommand("serve", "Run the authorization server until SIGINT or SIGTERM.", e.stderr)
