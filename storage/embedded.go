@@ -115,10 +115,16 @@ func StartEmbedded(ctx context.Context, dataDir string, log *zap.Logger) (*Engin
 		return nil, fmt.Errorf("storage: remove stale socket %s: %w", sock, err)
 	}
 
+	// synchronous(normal) makes SQLite sync its write-ahead log at
+	// checkpoints instead of at every commit. A crash of the process loses
+	// nothing; a power loss may lose the last commits, as MongoDB's default
+	// write concern (journal synced every 100 ms) may. With a sync per commit,
+	// every token request waited on the disk: 300 refresh grants/s at 8
+	// concurrent requests against 435/s without (bench/oauthload, this machine).
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{Unix: sock},
 		Handler:   "sqlite",
-		SQLiteURL: "file:" + filepath.Join(abs, engineDirName) + "/",
+		SQLiteURL: "file:" + filepath.Join(abs, engineDirName) + "/?_pragma=synchronous(normal)",
 		Logger:    slog.New(slog.NewTextHandler(zapWriter{log}, &slog.HandlerOptions{Level: slog.LevelError})),
 	})
 	if err != nil {
