@@ -78,10 +78,8 @@ func (s *keySet) retiredAt(i int, now time.Time) time.Time {
 // ExpiresAt, else its retirement plus the maximum token lifetime, because the
 // last token it signed is valid until then. It is zero while the key may sign.
 //
-// TODO: the retention adds no margin for clock differences between
-// instances, so an instance whose clock runs behind may sign with the old key
-// shortly after its retirement, and those tokens lose their key that much
-// before they expire.
+// NOTE: the retention adds no margin for clock differences between
+// instances; the server passes a MaxTokenLifetime that includes one.
 func (s *keySet) expiresAt(i int, now time.Time) time.Time {
 	if t := s.keys[i].stored.ExpiresAt; !t.IsZero() {
 		return t

@@ -22,6 +22,11 @@ import (
 // still be verified.
 const maxClientTokenLifetime = 24 * time.Hour
 
+// clockSkewMargin lengthens the time a retired key stays published, so that
+// a token signed by an instance whose clock runs a little behind still finds
+// its key until the token expires.
+const clockSkewMargin = 5 * time.Minute
+
 // PasswordHasher builds the argon2id hasher from the configuration.
 func PasswordHasher(cfg *configs.Config) (*password.Hasher, error) {
 	return password.NewHasher(password.Params{
@@ -39,7 +44,8 @@ func KeyManager(cfg *configs.Config, store *storage.Store, log *zap.Logger) (*we
 		RSABits:          cfg.Keys.RSABits,
 		LeadTime:         cfg.Keys.RotationLeadTime,
 		RotationInterval: cfg.Keys.RotationInterval,
-		MaxTokenLifetime: max(cfg.Tokens.AccessTokenLifetime, cfg.Tokens.IDTokenLifetime, maxClientTokenLifetime),
+		MaxTokenLifetime: max(cfg.Tokens.AccessTokenLifetime, cfg.Tokens.IDTokenLifetime, maxClientTokenLifetime) +
+			clockSkewMargin,
 		Logger:           log,
 	})
 }
