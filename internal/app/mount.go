@@ -46,7 +46,7 @@ func KeyManager(cfg *configs.Config, store *storage.Store, log *zap.Logger) (*we
 		RotationInterval: cfg.Keys.RotationInterval,
 		MaxTokenLifetime: max(cfg.Tokens.AccessTokenLifetime, cfg.Tokens.IDTokenLifetime, maxClientTokenLifetime) +
 			clockSkewMargin,
-		Logger:           log,
+		Logger: log,
 	})
 }
 
