@@ -38,15 +38,15 @@ func PasswordHasher(cfg *configs.Config) (*password.Hasher, error) {
 
 // KeyManager builds the signing-key manager from the configuration.
 func KeyManager(cfg *configs.Config, store *storage.Store, log *zap.Logger) (*wellknown.Manager, error) {
+	maxLifetime := max(cfg.Tokens.AccessTokenLifetime, cfg.Tokens.IDTokenLifetime, maxClientTokenLifetime)
 	return wellknown.NewManager(store, wellknown.ManagerOptions{
 		SystemSecret:     cfg.SystemSecret,
 		Algorithm:        cfg.Keys.Algorithm,
 		RSABits:          cfg.Keys.RSABits,
 		LeadTime:         cfg.Keys.RotationLeadTime,
 		RotationInterval: cfg.Keys.RotationInterval,
-		MaxTokenLifetime: max(cfg.Tokens.AccessTokenLifetime, cfg.Tokens.IDTokenLifetime, maxClientTokenLifetime) +
-			clockSkewMargin,
-		Logger: log,
+		MaxTokenLifetime: maxLifetime + clockSkewMargin,
+		Logger:           log,
 	})
 }
 
