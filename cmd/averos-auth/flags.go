@@ -29,8 +29,7 @@ func newCommand(name, summary string, stderr io.Writer) *command {
 		if len(c.own) > 0 {
 			fmt.Fprintln(out, "\nFlags:")
 			for _, n := range c.own {
-				f := fs.Lookup(n)
-				fmt.Fprintf(out, "  --%s\n    \t%s\n", f.Name, f.Usage)
+				printFlag(out, fs.Lookup(n))
 			}
 		}
 		fmt.Fprintln(out, "\nConfiguration flags (the same as serve; also from --config FILE and AVEROS_AUTH_* variables):")
@@ -40,7 +39,7 @@ func newCommand(name, summary string, stderr io.Writer) *command {
 					return
 				}
 			}
-			fmt.Fprintf(out, "  --%s\n    \t%s\n", f.Name, f.Usage)
+			printFlag(out, f)
 		})
 	}
 	return c
@@ -76,11 +75,18 @@ func (c *command) ownList(name, usage string) *[]string {
 // flags last so the subcommand's own flags come first in the help.
 func (c *command) parse(args []string, environ []string) (*configs.Config, error) {
 	c.flags = configs.BindFlags(c.fs)
-	if err := c.fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, errHelp
-		}
-		return nil, usageError{err}
+	// The flag package prints the whole usage on any parse error; only a
+	// request for help gets it, and an error gets one line.
+	out := c.fs.Output()
+	c.fs.SetOutput(io.Discard)
+	err := c.fs.Parse(args)
+	c.fs.SetOutput(out)
+	if errors.Is(err, flag.ErrHelp) {
+		c.fs.Usage()
+		return nil, errHelp
+	}
+	if err != nil {
+		return nil, usagef("%s: %v (see averos-auth %s --help)", c.name, err, c.name)
 	}
 	if c.fs.NArg() > 0 {
 		return nil, usagef("%s: unexpected argument %q", c.name, c.fs.Arg(0))
@@ -94,4 +100,15 @@ func (c *command) parse(args []string, environ []string) (*configs.Config, error
 		return nil, usageError{err}
 	}
 	return cfg, nil
+}
+
+// printFlag writes one flag of a help text, with its default when it has one.
+func printFlag(out io.Writer, f *flag.Flag) {
+	fmt.Fprintf(out, "  --%s\n    \t%s", f.Name, f.Usage)
+	switch f.DefValue {
+	case "", "false", "0", "0s", "[]":
+	default:
+		fmt.Fprintf(out, " (default %s)", f.DefValue)
+	}
+	fmt.Fprintln(out)
 }
