@@ -3,11 +3,13 @@
 BINARY  := bin/averos-auth
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
+# The embedded engine needs only FerretDB's SQLite backend.
+TAGS    := ferretdb_no_postgresql
 
 .PHONY: build run test bench lint clean
 
 build:
-	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BINARY) ./cmd/averos-auth
+	CGO_ENABLED=0 go build -trimpath -tags $(TAGS) -ldflags '$(LDFLAGS)' -o $(BINARY) ./cmd/averos-auth
 
 # Run the server on the embedded engine with its data in ./data.
 run: build
