@@ -6,7 +6,8 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 ARG VERSION=dev
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" \
+RUN CGO_ENABLED=0 go build -trimpath -tags ferretdb_no_postgresql \
+    -ldflags "-s -w -X main.version=${VERSION}" \
     -o /out/averos-auth ./cmd/averos-auth
 
 FROM gcr.io/distroless/static-debian12:nonroot
