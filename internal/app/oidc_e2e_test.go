@@ -173,7 +173,7 @@ func TestOIDCClientEndToEnd(t *testing.T) {
 	}
 }
 
-// Every endpoint named in discovery answers, and every client
+// Every endpoint named in discovery responds, and every client
 // authentication method listed for the token endpoint works.
 func TestDiscoveryEndpointsAndAuthMethods(t *testing.T) {
 	s := startStack(t)
@@ -194,7 +194,7 @@ func TestDiscoveryEndpointsAndAuthMethods(t *testing.T) {
 		}
 		resp.Body.Close()
 		if resp.StatusCode == http.StatusNotFound || resp.StatusCode >= 500 {
-			t.Errorf("%s %s answered %d", key, endpoint, resp.StatusCode)
+			t.Errorf("%s %s returned %d", key, endpoint, resp.StatusCode)
 		}
 	}
 
