@@ -110,13 +110,25 @@ func (a *App) ready(ctx context.Context) error {
 
 // Start runs the start-up steps, retrying while storage is unreachable, and
 // then starts the background work. It returns at once; readiness reports
-// 503 until the steps have completed.
+// 503 until the steps have completed. A step that fails for a reason no
+// retry can fix, such as a system secret that does not decrypt the stored
+// signing keys, is logged and stops start-up.
 func (a *App) Start(ctx context.Context) *sync.WaitGroup {
+	return a.start(ctx, func(error) {})
+}
+
+// start does the work of Start and calls onFatal with the error of a start-up step
+// that retrying cannot fix.
+func (a *App) start(ctx context.Context, onFatal func(error)) *sync.WaitGroup {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if !a.runStartup(ctx) {
+		if err := a.runStartup(ctx); err != nil {
+			if ctx.Err() == nil {
+				a.log.Error("start-up failed", zap.Error(err))
+				onFatal(err)
+			}
 			return
 		}
 		a.started.Store(true)
@@ -137,23 +149,27 @@ func (a *App) Start(ctx context.Context) *sync.WaitGroup {
 }
 
 // runStartup runs every start-up step until all have succeeded, waiting
-// between rounds with an exponential backoff capped at 30 s. It reports
-// false when ctx ends first.
-func (a *App) runStartup(ctx context.Context) bool {
+// between rounds with an exponential backoff capped at 30 s. It returns
+// ctx's error when ctx ends first, and at once the error of a step that
+// retrying cannot fix.
+func (a *App) runStartup(ctx context.Context) error {
 	delay := 500 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		err := a.startupOnce(ctx)
 		if err == nil {
-			return true
+			return nil
 		}
 		if ctx.Err() != nil {
-			return false
+			return ctx.Err()
+		}
+		if errors.Is(err, wellknown.ErrSystemSecretMismatch) {
+			return err
 		}
 		a.log.Warn("start-up step failed; retrying", zap.Error(err),
 			zap.Int("attempt", attempt), zap.Duration("retry_in", delay))
 		select {
 		case <-ctx.Done():
-			return false
+			return ctx.Err()
 		case <-time.After(delay):
 		}
 		delay = min(delay*2, 30*time.Second)
@@ -174,13 +190,24 @@ func (a *App) startupOnce(ctx context.Context) error {
 
 // Serve starts the app and serves HTTP on ln until ctx ends, then shuts down
 // gracefully: in-flight requests get the configured shutdown timeout, and
-// background work stops before Serve returns.
+// background work stops before Serve returns. A start-up step that fails
+// for a reason no retry can fix shuts the server down the same way, and
+// Serve returns that step's error.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	serveCtx, stopServing := context.WithCancel(ctx)
+	defer stopServing()
+	var fatal atomic.Pointer[error]
 	bgCtx, cancel := context.WithCancel(ctx)
-	wg := a.Start(bgCtx)
-	err := a.server.Serve(ctx, ln)
+	wg := a.start(bgCtx, func(err error) {
+		fatal.Store(&err)
+		stopServing()
+	})
+	err := a.server.Serve(serveCtx, ln)
 	cancel()
 	wg.Wait()
 	a.closeParts()
+	if startErr := fatal.Load(); startErr != nil {
+		return errors.Join(*startErr, err)
+	}
 	return err
 }

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"github.com/averos/averos-auth/internal/app"
 	"github.com/averos/averos-auth/storage"
 	"github.com/averos/averos-auth/storage/storagetest"
+	"github.com/averos/averos-auth/wellknown"
 )
 
 func TestMain(m *testing.M) { os.Exit(storagetest.Main(m)) }
@@ -210,5 +212,43 @@ func TestUnreachableStorageNotReady(t *testing.T) {
 			t.Errorf("readyz = %d, want 503", code)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// A system secret that does not decrypt the stored signing keys cannot be
+// fixed by retrying, so Serve stops and returns the mismatch.
+func TestServeStopsOnSystemSecretMismatch(t *testing.T) {
+	st := storagetest.New(t)
+	first, err := app.New(testConfig(t), zap.NewNop(), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, stop := serve(t, first)
+	waitStatus(t, base+"/readyz", http.StatusOK)
+	if err := stop(); err != nil {
+		t.Fatalf("first Serve returned %v", err)
+	}
+
+	cfg := testConfig(t)
+	cfg.SystemSecret = "another-system-secret-0123456789abcdef"
+	second, err := app.New(cfg, zap.NewNop(), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- second.Serve(ctx, ln) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, wellknown.ErrSystemSecretMismatch) {
+			t.Errorf("Serve returned %v, want %v", err, wellknown.ErrSystemSecretMismatch)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("Serve kept running with a system secret that does not decrypt the keys")
 	}
 }
