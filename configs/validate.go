@@ -8,6 +8,7 @@ import (
 	"net/mail"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -59,6 +60,13 @@ func (c *Config) problems() []string {
 	return k.problems
 }
 
+// clientIDPattern matches the client IDs the CLI and the administration API
+// accept, and scopeTokenPattern an RFC 6749 section 3.3 scope-token.
+var (
+	clientIDPattern   = regexp.MustCompile(`^[A-Za-z0-9._~-]{1,128}$`)
+	scopeTokenPattern = regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]{1,128}$`)
+)
+
 // checker collects problems in the form "PATH: invalid value VALUE: RULE".
 type checker struct {
 	problems []string
@@ -76,6 +84,12 @@ func (k *checker) addString(path, value, rule string) {
 func (k *checker) oneOf(path, value string, allowed ...string) {
 	if !slices.Contains(allowed, value) {
 		k.addString(path, value, "must be one of "+strings.Join(allowed, ", "))
+	}
+}
+
+func (k *checker) clientID(path, value string) {
+	if !clientIDPattern.MatchString(value) {
+		k.addString(path, value, "must be a client ID of 1 to 128 characters from A-Z a-z 0-9 . _ ~ -")
 	}
 }
 
@@ -198,7 +212,10 @@ func (c *Config) checkTokens(k *checker) {
 			"must be at least tokens.access-token-lifetime ("+formatDuration(t.AccessTokenLifetime)+")")
 	}
 	k.positiveDuration("tokens.id-token-lifetime", t.IDTokenLifetime)
-	k.notEmpty("tokens.refresh-scope", t.RefreshScope)
+	if !scopeTokenPattern.MatchString(t.RefreshScope) {
+		k.addString("tokens.refresh-scope", t.RefreshScope,
+			"must be one scope of 1 to 128 printable ASCII characters without spaces, \" or \\")
+	}
 }
 
 func (c *Config) checkKeys(k *checker) {
@@ -288,7 +305,7 @@ func (c *Config) checkStorage(k *checker) {
 
 func (c *Config) checkAveros(k *checker) {
 	a := c.Averos
-	k.notEmpty("averos.client-id", a.ClientID)
+	k.clientID("averos.client-id", a.ClientID)
 
 	switch {
 	case !isCookieName(a.CookieName):
@@ -332,6 +349,9 @@ func isCookieName(name string) bool {
 
 func (c *Config) checkAdmin(k *checker) {
 	k.notEmpty("admin.role", c.Admin.Role)
+	for i, id := range c.Admin.Clients {
+		k.clientID(fmt.Sprintf("admin.clients[%d]", i), id)
+	}
 	k.intRange("admin.max-results", int64(c.Admin.MaxResults), 1, 100000)
 }
 

@@ -42,6 +42,7 @@ func TestValidateRejectsInvalidValue(t *testing.T) {
 		{"refresh shorter than access", func(c *Config) { c.Tokens.RefreshTokenLifetime = 10 * time.Minute }, `tokens.refresh-token-lifetime: invalid value 10m`},
 		{"id token zero", func(c *Config) { c.Tokens.IDTokenLifetime = 0 }, `tokens.id-token-lifetime: invalid value 0s`},
 		{"refresh-scope empty", func(c *Config) { c.Tokens.RefreshScope = "" }, `tokens.refresh-scope: invalid value ""`},
+		{"refresh-scope two scopes", func(c *Config) { c.Tokens.RefreshScope = "offline_access openid" }, `tokens.refresh-scope: invalid value "offline_access openid"`},
 		{"keys.algorithm", func(c *Config) { c.Keys.Algorithm = "HS256" }, `keys.algorithm: invalid value "HS256"`},
 		{"rsa-bits small", func(c *Config) { c.Keys.RSABits = 1024 }, `keys.rsa-bits: invalid value 1024`},
 		{"rsa-bits large", func(c *Config) { c.Keys.RSABits = 16384 }, `keys.rsa-bits: invalid value 16384`},
@@ -78,6 +79,7 @@ func TestValidateRejectsInvalidValue(t *testing.T) {
 		{"sweep-interval", func(c *Config) { c.Storage.SweepInterval = 500 * time.Millisecond }, `storage.sweep-interval: invalid value 500ms`},
 		{"storage.timeout", func(c *Config) { c.Storage.Timeout = 0 }, `storage.timeout: invalid value 0s`},
 		{"averos.client-id", func(c *Config) { c.Averos.ClientID = "" }, `averos.client-id: invalid value ""`},
+		{"averos.client-id space", func(c *Config) { c.Averos.ClientID = "my web" }, `averos.client-id: invalid value "my web"`},
 		{"cookie-name space", func(c *Config) { c.Averos.CookieName = "my cookie" }, `averos.cookie-name: invalid value "my cookie"`},
 		{"cookie-name host prefix insecure", func(c *Config) {
 			c.Averos.CookieName = "__Host-rt"
@@ -93,6 +95,7 @@ func TestValidateRejectsInvalidValue(t *testing.T) {
 		{"reset lifetime", func(c *Config) { c.Averos.ResetTokenLifetime = 0 }, `averos.reset-token-lifetime: invalid value 0s`},
 		{"availability-rate-limit", func(c *Config) { c.Averos.AvailabilityRateLimit = 0 }, `averos.availability-rate-limit: invalid value 0`},
 		{"admin.role", func(c *Config) { c.Admin.Role = "" }, `admin.role: invalid value ""`},
+		{"admin.clients bad ID", func(c *Config) { c.Admin.Clients = []string{"ops", "ops console"} }, `admin.clients[1]: invalid value "ops console"`},
 		{"admin.max-results zero", func(c *Config) { c.Admin.MaxResults = 0 }, `admin.max-results: invalid value 0`},
 		{"admin.max-results large", func(c *Config) { c.Admin.MaxResults = 100001 }, `admin.max-results: invalid value 100001`},
 		{"smtp.port", func(c *Config) { c.SMTP.Port = 0 }, `smtp.port: invalid value 0`},
