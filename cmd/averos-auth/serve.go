@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/averos/averos-auth/internal/app"
+	"github.com/averos/averos-auth/storage"
 )
 
 // defaultMemoryLimit is the Go runtime's soft memory limit when GOMEMLIMIT
@@ -28,6 +29,18 @@ func serve(ctx context.Context, args []string, e env) error {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
+	if cfg.MongoDBURI == "" {
+		// Checked before anything is written to the data directory.
+		if _, err := storage.SocketURI(cfg.DataDir); err != nil {
+			return usageError{err}
+		}
+	}
+	// Listening first means a taken port fails before the engine starts.
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	defer ln.Close()
 	generated, err := cfg.EnsureSystemSecret()
 	if err != nil {
 		return usageError{err}
@@ -61,10 +74,6 @@ func serve(ctx context.Context, args []string, e env) error {
 	}
 	if st.Engine != nil {
 		a.UseEngine(st.Engine)
-	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	log.Info("averos-auth starting",
 		zap.String("listen", ln.Addr().String()),
