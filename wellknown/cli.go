@@ -25,7 +25,7 @@ func PrintKeyList(w io.Writer, keys []KeyInfo) error {
 // PrintRotation writes one line about a key returned by Manager.Rotate: its
 // kid, its algorithm and when it starts signing.
 func PrintRotation(w io.Writer, k storage.SigningKey) error {
-	_, err := fmt.Fprintf(w, "created signing key %s (%s): published now, signs from %s\n",
+	_, err := fmt.Fprintf(w, "created signing key %s (%s): published at the next key reload of each server (within a minute), signs from %s\n",
 		k.ID, k.Algorithm, formatTime(k.ActivatesAt))
 	return err
 }

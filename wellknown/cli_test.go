@@ -57,7 +57,7 @@ func TestPrintRotation(t *testing.T) {
 	if err := PrintRotation(&out, k); err != nil {
 		t.Fatalf("PrintRotation: %v", err)
 	}
-	want := "created signing key " + k.ID + " (ES256): published now, signs from 2030-01-02T03:14:05Z\n"
+	want := "created signing key " + k.ID + " (ES256): published at the next key reload of each server (within a minute), signs from 2030-01-02T03:14:05Z\n"
 	if out.String() != want {
 		t.Errorf("output = %q, want %q", out.String(), want)
 	}

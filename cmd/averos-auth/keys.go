@@ -49,7 +49,8 @@ func keysList(ctx context.Context, args []string, e env) error {
 }
 
 func keysRotate(ctx context.Context, args []string, e env) error {
-	cmd := newCommand("keys rotate", "Add a new signing key. It is published in the JWKS at once and "+
+	cmd := newCommand("keys rotate", "Add a new signing key. Each running server publishes it in the JWKS at its next key reload "+
+		"(within a minute) and it "+
 		"starts signing after keys.rotation-lead-time; the current key is retired then and stays "+
 		"published until every token it signed has expired.", e.stderr)
 	m, closeAll, err := openKeys(ctx, cmd, args, e)
