@@ -38,7 +38,7 @@ const (
 const maxSocketPath = 107
 
 // ErrEngineBusy reports that another process holds the data directory's
-// engine and its socket does not answer.
+// engine and its socket does not respond.
 var ErrEngineBusy = errors.New("the embedded engine's data directory is in use by another process")
 
 // Engine is the embedded MongoDB-compatible engine (FerretDB on SQLite),
@@ -210,7 +210,7 @@ func waitForSocket(ctx context.Context, sock string, limit time.Duration) error 
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("storage: embedded engine socket %s did not answer within %s: %w", sock, limit, err)
+			return fmt.Errorf("storage: embedded engine socket %s did not respond within %s: %w", sock, limit, err)
 		}
 		select {
 		case <-ctx.Done():
