@@ -71,10 +71,10 @@ func (p *Provider) loadRefreshGrant(ctx context.Context, r fosite.AccessRequeste
 // two browser tabs refreshing at once also end the session.
 //
 // TODO: a refresh costs three _id reads (two of them concurrent) and two
-// inserts, and spent tokens stay stored until their family expires. Keeping
-// the current refresh signature in the family document would save a read and
-// an insert per refresh; with the embedded engine's _id index
-// (storage.Engine.IndexIDs) each read costs about 0.3 ms whatever the size.
+// inserts on separate round trips. Putting the used marker and the new
+// refresh token in one collection would let one ordered insertMany do both;
+// an update of the grant document instead costs more than the two inserts
+// on the embedded engine (docs/benchmarks.md).
 func (p *Provider) spendRefreshToken(ctx context.Context, sess *session, now time.Time) error {
 	err := p.tokens.markUsed(ctx, sess.presented, now)
 	if errors.Is(err, errAlreadyUsed) {
