@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -140,19 +141,21 @@ func later(a, b time.Time) time.Time {
 	return a
 }
 
-// read returns the user's slots by id.
+// read returns the user's slots by id. It reads each slot by _id: a filter
+// with $in is not pushed down by the embedded engine and would scan every
+// slot of every user, which an attacker could grow by guessing many names.
 func (l *Lockout) read(ctx context.Context, userID string, limit int) (map[string]failureSlot, error) {
-	cur, err := l.coll.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: slotIDs(userID, limit)}}}})
-	if err != nil {
-		return nil, wrap("read lockout slots", err)
-	}
-	var list []failureSlot
-	if err := cur.All(ctx, &list); err != nil {
-		return nil, wrap("read lockout slots", err)
-	}
-	slots := make(map[string]failureSlot, len(list))
-	for _, s := range list {
-		slots[s.ID] = s
+	slots := make(map[string]failureSlot, limit)
+	for _, id := range slotIDs(userID, limit) {
+		var slot failureSlot
+		err := l.coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&slot)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			continue
+		}
+		if err != nil {
+			return nil, wrap("read lockout slot", err)
+		}
+		slots[id] = slot
 	}
 	return slots, nil
 }
@@ -163,11 +166,22 @@ func (a *Attempt) Succeeded(ctx context.Context) error {
 	if _, err := a.l.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: a.slotID}}); err != nil {
 		return wrap("free lockout slot", err)
 	}
-	_, err := a.l.coll.DeleteMany(ctx, bson.D{
-		{Key: "_id", Value: bson.D{{Key: "$in", Value: slotIDs(a.userID, a.limit)}}},
-		{Key: "failed", Value: true},
-	})
-	return wrap("clear lockout failures", err)
+	slots, err := a.l.read(ctx, a.userID, a.limit)
+	if err != nil {
+		return err
+	}
+	for id, slot := range slots {
+		if !slot.Failed {
+			continue
+		}
+		// The filter on failed keeps a slot that a concurrent attempt took
+		// after the read. It makes the embedded engine scan the collection,
+		// which only a login that follows failures pays.
+		if _, err := a.l.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "failed", Value: true}}); err != nil {
+			return wrap("clear lockout failure", err)
+		}
+	}
+	return nil
 }
 
 // Failed records the attempt's slot as a failure that expires after the
@@ -216,6 +230,10 @@ func (l *Lockout) Failures(ctx context.Context, userID string, limit int) (int, 
 
 // Unlock frees every slot of the user, as an administrator's unlock does.
 func (l *Lockout) Unlock(ctx context.Context, userID string, limit int) error {
-	_, err := l.coll.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: slotIDs(userID, limit)}}}})
-	return wrap("clear lockout slots", err)
+	for _, id := range slotIDs(userID, limit) {
+		if _, err := l.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
+			return wrap("clear lockout slot", err)
+		}
+	}
+	return nil
 }
