@@ -343,7 +343,7 @@ func wantOAuthError(t testing.TB, r response, status int, code string) {
 	}
 }
 
-// wantInactive checks that an introspection answer is exactly {"active":false}.
+// wantInactive checks that an introspection response is exactly {"active":false}.
 func wantInactive(t testing.TB, r response) {
 	t.Helper()
 	if r.status != http.StatusOK || strings.TrimSpace(r.raw) != `{"active":false}` {

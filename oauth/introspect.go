@@ -28,7 +28,7 @@ type introspection struct {
 	JTI       string   `json:"jti,omitempty"`
 }
 
-// inactive is the whole answer for every token that is not active.
+// inactive is the whole response for every token that is not active.
 var inactive = map[string]bool{"active": false}
 
 // serveIntrospection is the introspection endpoint (RFC 7662). The caller must
@@ -77,7 +77,7 @@ func (p *Provider) introspect(ctx context.Context, token string) (*introspection
 	return p.introspectRefreshToken(ctx, token)
 }
 
-// looksLikeJWT tells a compact JWS (three parts) from a refresh token (two).
+// looksLikeJWT distinguishes a compact JWS (three parts) from a refresh token (two).
 func looksLikeJWT(token string) bool { return strings.Count(token, ".") == 2 }
 
 func (p *Provider) introspectAccessToken(ctx context.Context, token string) (*introspection, error) {

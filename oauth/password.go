@@ -14,7 +14,7 @@ import (
 	"github.com/averos/averos-auth/storage"
 )
 
-// errBadCredentials is the one answer to every failed password grant: unknown
+// errBadCredentials is the one error of every failed password grant: unknown
 // user, wrong password, locked or disabled account. Telling them apart would
 // reveal which accounts exist.
 func errBadCredentials(cause error) error {
@@ -41,10 +41,10 @@ func (p *Provider) authenticateUser(ctx context.Context, r fosite.AccessRequeste
 
 	user, err := p.store.Users.GetByLogin(ctx, login)
 	if errors.Is(err, storage.ErrNotFound) {
-		// The same storage steps and hashing work as for a known user with a
-		// wrong password, so the response time does not tell whether the
-		// account exists: the user read that a found name is followed by,
-		// and a lockout slot, so repeated guesses lock the typed name too.
+		// Run the storage steps and the hashing work of a known user with a
+		// wrong password, so the response time does not reveal whether the
+		// account exists. Those steps are a user read and a lockout slot, and
+		// the slot makes repeated guesses lock the typed name too.
 		_, _ = p.store.Users.Get(ctx, absentUserID)
 		attempt, lerr := p.store.Lockout.Begin(ctx, unknownLoginKey(login),
 			p.cfg.LockoutMaxFailures, p.cfg.LockoutDuration)

@@ -72,8 +72,8 @@ func (p *Provider) loadRefreshGrant(ctx context.Context, r fosite.AccessRequeste
 //
 // TODO: a refresh costs three _id reads (two of them concurrent) and two
 // inserts on separate round trips. Putting the used marker and the new
-// refresh token in one collection would let one ordered insertMany do both;
-// an update of the grant document instead costs more than the two inserts
+// refresh token in one collection would let one ordered insertMany do both.
+// Updating the grant document instead would cost more than the two inserts
 // on the embedded engine (docs/benchmarks.md).
 func (p *Provider) spendRefreshToken(ctx context.Context, sess *session, now time.Time) error {
 	err := p.tokens.markUsed(ctx, sess.presented, now)

@@ -16,7 +16,7 @@ import (
 
 // serveRevocation is the revocation endpoint (RFC 7009). Fosite authenticates
 // the client and calls revocationHandler; the response is written here,
-// because fosite answers 200 to a storage failure where RFC 7009 §2.2.1 asks
+// because fosite returns 200 for a storage failure where RFC 7009 §2.2.1 asks
 // for 503.
 func (p *Provider) serveRevocation(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
@@ -44,8 +44,8 @@ type revocationHandler struct {
 var _ fosite.RevocationHandler = (*revocationHandler)(nil)
 
 // RevokeToken revokes token if it belongs to c. Unknown, invalid and foreign
-// tokens are answered with success and left alone (RFC 7009 §2.2); the hint
-// is not needed because the two token kinds differ in shape.
+// tokens get a success response and are left alone (RFC 7009 §2.2). The
+// token_type_hint is not needed, because the two token kinds differ in shape.
 func (h *revocationHandler) RevokeToken(ctx context.Context, token string, _ fosite.TokenType,
 	c fosite.Client) error {
 	if looksLikeJWT(token) {

@@ -21,7 +21,7 @@ import (
 // returns it (wrapped) for every token the client must replace.
 var ErrInvalidToken = errors.New("invalid access token")
 
-// AccessToken is what userinfo needs from a validated access token.
+// AccessToken is the part of a validated access token that userinfo needs.
 type AccessToken struct {
 	Subject string
 	Scopes  []string
@@ -50,7 +50,7 @@ func NewUserinfoHandler(validate ValidateFunc, users *storage.Users, realm strin
 	return &UserinfoHandler{validate: validate, users: users, realm: realm, log: log}
 }
 
-// ServeHTTP answers GET and POST with the subject and the claims its scopes
+// ServeHTTP responds to GET and POST with the subject and the claims its scopes
 // allow. The token comes from the Authorization header, or for POST from the
 // access_token form parameter (RFC 6750 §2.2).
 func (h *UserinfoHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

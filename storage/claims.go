@@ -27,7 +27,7 @@ const (
 	claimRoleName = "role.name"
 )
 
-// orphanAge is how old a claim must be before it can be taken over as a
+// orphanAge is the minimum age of a claim that can be taken over as a
 // leftover. It uses the wall clock, not the store's clock, because it guards
 // against a race between live requests.
 const orphanAge = time.Minute
@@ -52,8 +52,8 @@ func NormalizeEmail(email string) string {
 
 func claimID(kind, key string) string { return kind + ":" + key }
 
-// take reserves key for owner. When the claim is held by another owner, held
-// reports whether that owner still uses the value; a claim left behind by a
+// take reserves key for owner. When another owner has the claim, held
+// reports whether that owner still uses the value. A claim left behind by a
 // crash between two steps (held returns false) is released and taken over.
 func (c *claims) take(ctx context.Context, kind, key, owner string,
 	held func(ctx context.Context, owner string) (bool, error)) error {

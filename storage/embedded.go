@@ -117,10 +117,11 @@ func StartEmbedded(ctx context.Context, dataDir string, log *zap.Logger) (*Engin
 
 	// synchronous(normal) makes SQLite sync its write-ahead log at
 	// checkpoints instead of at every commit. A crash of the process loses
-	// nothing; a power loss may lose the last commits, as MongoDB's default
-	// write concern (journal synced every 100 ms) may. With a sync per commit,
-	// every token request waited on the disk: 300 refresh grants/s at 8
-	// concurrent requests against 435/s without (bench/oauthload, this machine).
+	// nothing. A power loss may lose the last commits, as it may with
+	// MongoDB's default write concern (journal synced every 100 ms). With a
+	// sync per commit every token request waited on the disk: 300 refresh
+	// grants/s at 8 concurrent requests, against 435/s without
+	// (bench/oauthload on the 2-core development machine).
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{Unix: sock},
 		Handler:   "sqlite",
@@ -146,10 +147,10 @@ func StartEmbedded(ctx context.Context, dataDir string, log *zap.Logger) (*Engin
 	return e, nil
 }
 
-// Attach returns a connection string for the embedded engine in dataDir. When
-// a running server holds the directory, it returns that server's socket and a
-// nil engine; otherwise it starts an engine in this process, which the caller
-// must Close. Two processes thus never open the engine's files at once.
+// Attach returns a connection string for the embedded engine in dataDir.
+// When a running server holds the directory, it returns that server's socket
+// and a nil engine. Otherwise it starts an engine in this process, which the
+// caller must Close. So two processes never open the engine's files at once.
 func Attach(ctx context.Context, dataDir string, log *zap.Logger) (string, *Engine, error) {
 	e, err := StartEmbedded(ctx, dataDir, log)
 	if err == nil {

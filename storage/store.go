@@ -172,10 +172,10 @@ func isNamespaceExists(err error) bool {
 	return errors.As(err, &se) && se.HasErrorCode(48)
 }
 
-// ensureExpiryIndex indexes a sweeper's expiry field. Where the engine
-// supports TTL indexes (MongoDB) the index also expires documents on its own;
-// the embedded engine rejects them, so it gets a plain index and relies on
-// the sweep alone.
+// ensureExpiryIndex indexes a sweeper's expiry field. On MongoDB it is a TTL
+// index, which also expires documents on its own. The embedded engine
+// rejects TTL indexes, so there it is a plain index and the sweep does all
+// the expiry.
 func (s *Store) ensureExpiryIndex(ctx context.Context, sw sweeper) error {
 	keys := bson.D{{Key: sw.fieldName(), Value: 1}}
 	ttl := mongo.IndexModel{Keys: keys, Options: options.Index().SetName("expires_ttl").SetExpireAfterSeconds(0)}

@@ -219,8 +219,8 @@ func (a *API) rotateClientSecret(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := chi.URLParam(r, "id")
 	// NOTE: the rotation drops this instance's cached copy of the client at
-	// once; other server instances may accept the old secret, and the old
-	// settings after updateClient, for up to 5 s more.
+	// once, but other server instances may accept the old secret (and the old
+	// settings after updateClient) for up to 5 s more.
 	secret, err := a.clients.RotateSecret(ctx, id)
 	if err != nil {
 		a.writeError(w, r, err, "client")
@@ -263,7 +263,7 @@ func noStore(w http.ResponseWriter) {
 	w.Header().Set("Pragma", "no-cache")
 }
 
-// rejectProtectedClient answers 409 for a client that the server's
+// rejectProtectedClient responds with 409 for a client that the server's
 // configuration owns (the Averos first-party client): changing or deleting
 // it through the API would break /auth/login.
 func (a *API) rejectProtectedClient(w http.ResponseWriter, id string) bool {

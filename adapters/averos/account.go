@@ -79,7 +79,7 @@ func (a *Adapter) verifyAccount(w http.ResponseWriter, r *http.Request) {
 
 // requestPasswordReset responds with code 1 for every email, registered or not,
 // and does the lookup and the sending after the response, so neither the
-// body nor the response time tells whether the email is registered.
+// body nor the response time reveals whether the email is registered.
 func (a *Adapter) requestPasswordReset(w http.ResponseWriter, r *http.Request) {
 	obj, ok := readObject(w, r)
 	if !ok {
@@ -204,7 +204,7 @@ func (a *Adapter) resetPassword(w http.ResponseWriter, r *http.Request) {
 
 // applyReset stores the new password and then revokes the user's sessions.
 // A failure between the two steps leaves the old sessions alive. The 500
-// response tells the user to request a new link, and that reset revokes them.
+// response asks the user to request a new link, and that reset revokes them.
 func (a *Adapter) applyReset(ctx context.Context, userID, password string) error {
 	if _, err := a.users.SetPassword(ctx, userID, password, ""); err != nil {
 		return err

@@ -318,7 +318,7 @@ func (a *Adapter) Mount(r chi.Router) {
 	}
 }
 
-// requireJSON answers 415 to a POST whose Content-Type is not
+// requireJSON responds with 415 to a POST whose Content-Type is not
 // application/json. The Averos client always sends JSON; other types are what
 // a cross-site form or a no-cors fetch can send without a CORS preflight, so
 // refusing them keeps other sites from logging a user out or rotating their

@@ -22,9 +22,9 @@ const defaultMemoryLimit = 64 << 20
 
 // defaultGCPercent is the garbage collector's target when GOGC is not set.
 // The live heap of the server is small (about 12 MB under load), so the
-// default of 100 collected every few milliseconds; with 400, and the memory
-// limit above as the bound, refresh grants went from 425/s to 493/s at 8
-// concurrent requests (bench/oauthload on this 2-core machine).
+// default of 100 collected every few milliseconds. With 400, bounded by the
+// memory limit above, refresh grants went from 425/s to 481-493/s at 8
+// concurrent requests (bench/oauthload on the 2-core development machine).
 const defaultGCPercent = 400
 
 func serve(ctx context.Context, args []string, e env) error {

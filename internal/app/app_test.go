@@ -68,7 +68,7 @@ func get(t *testing.T, url string) (int, string) {
 	return resp.StatusCode, string(body)
 }
 
-// waitStatus polls url until it answers want, failing after a generous limit.
+// waitStatus polls url until it returns status want, failing after a generous limit.
 func waitStatus(t *testing.T, url string, want int) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
@@ -190,7 +190,7 @@ func TestReadinessFollowsStorage(t *testing.T) {
 	waitStatus(t, base+"/readyz", http.StatusOK)
 }
 
-// With a MongoDB URI that does not answer, the app starts, reports not
+// With a MongoDB URI that does not respond, the app starts, reports not
 // ready, and keeps serving liveness.
 func TestUnreachableStorageNotReady(t *testing.T) {
 	st, err := storage.Open(storage.Options{URI: "mongodb://127.0.0.1:1/?connectTimeoutMS=200", Timeout: 300 * time.Millisecond})

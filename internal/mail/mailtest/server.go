@@ -41,7 +41,7 @@ type Options struct {
 	// Username and Password, when set, make AUTH PLAIN mandatory before MAIL.
 	Username string
 	Password string
-	// FailFirst is the number of DATA commands answered with 451 before
+	// FailFirst is the number of DATA commands rejected with 451 before
 	// messages are accepted.
 	FailFirst int
 }
@@ -122,7 +122,7 @@ func (s *Server) ClientTLSConfig() *tls.Config {
 	return &tls.Config{RootCAs: s.certPool, ServerName: s.Host(), MinVersion: tls.VersionTLS12}
 }
 
-// Rejected returns how many DATA commands were answered with 451.
+// Rejected returns how many DATA commands were rejected with 451.
 func (s *Server) Rejected() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
