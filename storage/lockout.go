@@ -10,6 +10,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // Lockout counts consecutive failed logins per user without an atomic
@@ -25,6 +26,11 @@ import (
 // forgotten and a lock ends by itself. A slot still being evaluated expires
 // after inFlightTTL, so a process that dies mid-evaluation blocks one slot
 // for at most that long.
+//
+// Beside the slots, a user with recorded failures has a failure mark that
+// lives as long as the latest failure. A success reads the slots only when
+// it removes such a mark, so a login without earlier failures costs one
+// insert and two deletes.
 type Lockout struct {
 	s    *Store
 	coll *mongo.Collection
@@ -69,6 +75,9 @@ type Attempt struct {
 
 func slotID(userID string, n int) string { return userID + "/" + strconv.Itoa(n) }
 
+// markID is the id of the user's failure mark; slot ids end in a number.
+func markID(userID string) string { return userID + "/failed" }
+
 func slotIDs(userID string, limit int) []string {
 	ids := make([]string, limit)
 	for i := range ids {
@@ -81,23 +90,45 @@ func slotIDs(userID string, limit int) []string {
 // *LockedError (errors.Is ErrLocked) when `limit` consecutive failures are
 // recorded, or when concurrent evaluations hold every slot for longer than
 // maxSlotWait.
+//
+// It tries the slots in order and takes the first free one, reading a slot
+// only when it is held: an account without failures or concurrent logins
+// costs one insert. An account with a free slot cannot be locked, because a
+// lock needs every slot to hold a failure.
 func (l *Lockout) Begin(ctx context.Context, userID string, limit int, period time.Duration) (*Attempt, error) {
 	waitUntil := time.Now().Add(maxSlotWait)
 	for {
 		now := l.s.now()
-		slots, err := l.read(ctx, userID, limit)
-		if err != nil {
-			return nil, err
-		}
 		failed, until := 0, time.Time{}
-		for id, slot := range slots {
-			if !now.Before(slot.ExpiresAt) {
+		for _, id := range slotIDs(userID, limit) {
+			taken, err := l.take(ctx, id, userID, now)
+			if err != nil {
+				return nil, err
+			}
+			if taken {
+				return &Attempt{l: l, userID: userID, slotID: id, limit: limit, period: period}, nil
+			}
+			slot, held, err := l.readSlot(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			if held && !now.Before(slot.ExpiresAt) {
 				// An expired slot is free; the filter on expiresAt keeps a
 				// slot that another attempt has just renewed.
 				if _, err := l.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "expiresAt", Value: slot.ExpiresAt}}); err != nil {
 					return nil, wrap("free expired lockout slot", err)
 				}
-				delete(slots, id)
+				held = false
+			}
+			if !held {
+				// Freed since the insert failed: one more try.
+				taken, err := l.take(ctx, id, userID, now)
+				if err != nil {
+					return nil, err
+				}
+				if taken {
+					return &Attempt{l: l, userID: userID, slotID: id, limit: limit, period: period}, nil
+				}
 				continue
 			}
 			if slot.Failed {
@@ -107,19 +138,6 @@ func (l *Lockout) Begin(ctx context.Context, userID string, limit int, period ti
 		}
 		if failed >= limit {
 			return nil, &LockedError{Until: until}
-		}
-
-		for _, id := range slotIDs(userID, limit) {
-			if _, held := slots[id]; held {
-				continue
-			}
-			_, err := l.coll.InsertOne(ctx, failureSlot{ID: id, UserID: userID, At: now, ExpiresAt: now.Add(inFlightTTL)})
-			if err == nil {
-				return &Attempt{l: l, userID: userID, slotID: id, limit: limit, period: period}, nil
-			}
-			if !isDuplicateKey(err) {
-				return nil, wrap("take lockout slot", err)
-			}
 		}
 
 		// Every slot is held, some by evaluations still running.
@@ -132,6 +150,32 @@ func (l *Lockout) Begin(ctx context.Context, userID string, limit int, period ti
 		case <-time.After(time.Duration(5+rand.IntN(20)) * time.Millisecond):
 		}
 	}
+}
+
+// take inserts the slot with id for an evaluation that starts now. It
+// reports false when the slot is held.
+func (l *Lockout) take(ctx context.Context, id, userID string, now time.Time) (bool, error) {
+	_, err := l.coll.InsertOne(ctx, failureSlot{ID: id, UserID: userID, At: now, ExpiresAt: now.Add(inFlightTTL)})
+	switch {
+	case err == nil:
+		return true, nil
+	case isDuplicateKey(err):
+		return false, nil
+	default:
+		return false, wrap("take lockout slot", err)
+	}
+}
+
+// readSlot reads one slot by id; held is false when it does not exist.
+func (l *Lockout) readSlot(ctx context.Context, id string) (slot failureSlot, held bool, err error) {
+	err = l.coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&slot)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return slot, false, nil
+	}
+	if err != nil {
+		return slot, false, wrap("read lockout slot", err)
+	}
+	return slot, true, nil
 }
 
 func later(a, b time.Time) time.Time {
@@ -147,24 +191,34 @@ func later(a, b time.Time) time.Time {
 func (l *Lockout) read(ctx context.Context, userID string, limit int) (map[string]failureSlot, error) {
 	slots := make(map[string]failureSlot, limit)
 	for _, id := range slotIDs(userID, limit) {
-		var slot failureSlot
-		err := l.coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&slot)
-		if errors.Is(err, mongo.ErrNoDocuments) {
-			continue
-		}
+		slot, held, err := l.readSlot(ctx, id)
 		if err != nil {
-			return nil, wrap("read lockout slot", err)
+			return nil, err
 		}
-		slots[id] = slot
+		if held {
+			slots[id] = slot
+		}
 	}
 	return slots, nil
 }
 
 // Succeeded frees the attempt's slot and every recorded failure: the
 // failure count starts again. Slots of evaluations still running stay.
+//
+// Failures are looked for only when the failure mark was there to remove.
+// Failed marks the slot before it sets the mark, so every failure recorded
+// before the mark was removed is in the slots read after it; a failure
+// recorded later sets a new mark and stays for the next success to clear.
 func (a *Attempt) Succeeded(ctx context.Context) error {
 	if _, err := a.l.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: a.slotID}}); err != nil {
 		return wrap("free lockout slot", err)
+	}
+	res, err := a.l.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: markID(a.userID)}})
+	if err != nil {
+		return wrap("clear failure mark", err)
+	}
+	if res.DeletedCount == 0 {
+		return nil
 	}
 	slots, err := a.l.read(ctx, a.userID, a.limit)
 	if err != nil {
@@ -197,6 +251,9 @@ func (a *Attempt) Failed(ctx context.Context) (lockedUntil time.Time, locked boo
 	if err != nil {
 		return time.Time{}, false
 	}
+	// The mark comes second (see Succeeded). Should it fail, the failure
+	// still counts toward the lock, but a success may leave it in place.
+	_ = a.l.mark(ctx, a.userID, expires)
 	slots, err := a.l.read(ctx, a.userID, a.limit)
 	if err != nil {
 		return time.Time{}, false
@@ -211,6 +268,22 @@ func (a *Attempt) Failed(ctx context.Context) (lockedUntil time.Time, locked boo
 		return expires, true
 	}
 	return time.Time{}, false
+}
+
+// mark creates or extends the user's failure mark so that it lives until
+// expires at least. Two concurrent upserts of a new mark may both try to
+// insert it; the one that loses the race updates it instead.
+func (l *Lockout) mark(ctx context.Context, userID string, expires time.Time) error {
+	filter := bson.D{{Key: "_id", Value: markID(userID)}}
+	update := bson.D{
+		{Key: "$max", Value: bson.D{{Key: "expiresAt", Value: expires}}},
+		{Key: "$setOnInsert", Value: bson.D{{Key: "userId", Value: userID}}},
+	}
+	_, err := l.coll.UpdateOne(ctx, filter, update, options.UpdateOne().SetUpsert(true))
+	if isDuplicateKey(err) {
+		_, err = l.coll.UpdateOne(ctx, filter, update)
+	}
+	return wrap("mark lockout failure", err)
 }
 
 // Failures returns how many unexpired failures the user has recorded.
@@ -230,7 +303,7 @@ func (l *Lockout) Failures(ctx context.Context, userID string, limit int) (int, 
 
 // Unlock frees every slot of the user, as an administrator's unlock does.
 func (l *Lockout) Unlock(ctx context.Context, userID string, limit int) error {
-	for _, id := range slotIDs(userID, limit) {
+	for _, id := range append(slotIDs(userID, limit), markID(userID)) {
 		if _, err := l.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
 			return wrap("clear lockout slot", err)
 		}

@@ -603,3 +603,138 @@ func TestLockoutUnfinishedSlotExpires(t *testing.T) {
 		t.Errorf("after two failures: err = %v, want ErrLocked", err)
 	}
 }
+
+// A success clears failures in higher slots even when its own slot was the
+// first free one, and the failure mark outlives every failure it covers,
+// across a sweep.
+func TestLockoutSuccessClearsFailuresAfterExpiry(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var clock atomic.Pointer[time.Time]
+	clock.Store(&now)
+	s := storagetest.New(t, storagetest.Options{Now: func() time.Time { return *clock.Load() }})
+	c := ctx(t)
+	const limit, period = 3, time.Hour
+	fail := func(at time.Time) {
+		t.Helper()
+		clock.Store(&at)
+		a, err := s.Lockout.Begin(c, "u", limit, period)
+		if err != nil {
+			t.Fatalf("begin at %v: %v", at, err)
+		}
+		a.Failed(c)
+	}
+	fail(now)                       // slot 1, expires at now+1h
+	fail(now.Add(50 * time.Minute)) // slot 2, expires at now+1h50m
+
+	// Slot 1 has expired and the sweep ran: slot 1 is free again, slot 2
+	// still holds a failure.
+	later := now.Add(61 * time.Minute)
+	clock.Store(&later)
+	if _, err := s.Sweep(c); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.Lockout.Failures(c, "u", limit); n != 1 {
+		t.Fatalf("failures before the success = %d, want 1", n)
+	}
+	a, err := s.Lockout.Begin(c, "u", limit, period)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Succeeded(c); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.Lockout.Failures(c, "u", limit); n != 0 {
+		t.Errorf("failures after the success = %d, want 0", n)
+	}
+	left, err := s.Database().Collection("login_failures").CountDocuments(c, bson.D{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Errorf("%d lockout documents left after the success, want 0", left)
+	}
+}
+
+// A success without earlier failures leaves no document behind, and failures
+// after it still lock the account at the limit.
+func TestLockoutSuccessThenFailures(t *testing.T) {
+	s := storagetest.New(t)
+	c := ctx(t)
+	const limit = 3
+	for range 3 {
+		a, err := s.Lockout.Begin(c, "u", limit, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Succeeded(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	left, err := s.Database().Collection("login_failures").CountDocuments(c, bson.D{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Errorf("%d lockout documents after successes, want 0", left)
+	}
+	for i := 1; i <= limit; i++ {
+		a, err := s.Lockout.Begin(c, "u", limit, time.Hour)
+		if err != nil {
+			t.Fatalf("failure %d: %v", i, err)
+		}
+		if _, locked := a.Failed(c); locked != (i == limit) {
+			t.Errorf("failure %d: locked = %v", i, locked)
+		}
+	}
+	if _, err := s.Lockout.Begin(c, "u", limit, time.Hour); !errors.Is(err, storage.ErrLocked) {
+		t.Errorf("after %d failures: err = %v, want ErrLocked", limit, err)
+	}
+	if err := s.Lockout.Unlock(c, "u", limit); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Lockout.Begin(c, "u", limit, time.Hour); err != nil {
+		t.Errorf("after unlock: %v", err)
+	}
+}
+
+// Concurrent failures of one user create one failure mark between them, and
+// a success afterwards clears them all.
+func TestLockoutConcurrentFailuresThenSuccess(t *testing.T) {
+	s := storagetest.New(t)
+	c := ctx(t)
+	const limit, n = 10, 8
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a, err := s.Lockout.Begin(c, "u", limit, time.Hour)
+			if err != nil {
+				t.Errorf("begin: %v", err)
+				return
+			}
+			a.Failed(c)
+		}()
+	}
+	wg.Wait()
+	if got, _ := s.Lockout.Failures(c, "u", limit); got != n {
+		t.Fatalf("failures = %d, want %d", got, n)
+	}
+	marks, err := s.Database().Collection("login_failures").CountDocuments(c, bson.D{{Key: "_id", Value: "u/failed"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if marks != 1 {
+		t.Errorf("failure marks = %d, want 1", marks)
+	}
+	a, err := s.Lockout.Begin(c, "u", limit, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Succeeded(c); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Lockout.Failures(c, "u", limit); got != 0 {
+		t.Errorf("failures after the success = %d, want 0", got)
+	}
+}
