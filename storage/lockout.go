@@ -75,7 +75,8 @@ type Attempt struct {
 
 func slotID(userID string, n int) string { return userID + "/" + strconv.Itoa(n) }
 
-// markID is the id of the user's failure mark; slot ids end in a number.
+// markID returns the id of the user's failure mark. Slot ids end in a
+// number, so the two never collide.
 func markID(userID string) string { return userID + "/failed" }
 
 func slotIDs(userID string, limit int) []string {
@@ -101,32 +102,32 @@ func (l *Lockout) Begin(ctx context.Context, userID string, limit int, period ti
 		now := l.s.now()
 		failed, until := 0, time.Time{}
 		for _, id := range slotIDs(userID, limit) {
-			taken, err := l.take(ctx, id, userID, now)
+			inserted, err := l.take(ctx, id, userID, now)
 			if err != nil {
 				return nil, err
 			}
-			if taken {
+			if inserted {
 				return &Attempt{l: l, userID: userID, slotID: id, limit: limit, period: period}, nil
 			}
-			slot, held, err := l.readSlot(ctx, id)
+			slot, exists, err := l.readSlot(ctx, id)
 			if err != nil {
 				return nil, err
 			}
-			if held && !now.Before(slot.ExpiresAt) {
+			if exists && !now.Before(slot.ExpiresAt) {
 				// An expired slot is free; the filter on expiresAt keeps a
 				// slot that another attempt has just renewed.
 				if _, err := l.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "expiresAt", Value: slot.ExpiresAt}}); err != nil {
 					return nil, wrap("free expired lockout slot", err)
 				}
-				held = false
+				exists = false
 			}
-			if !held {
+			if !exists {
 				// Freed since the insert failed: one more try.
-				taken, err := l.take(ctx, id, userID, now)
+				inserted, err := l.take(ctx, id, userID, now)
 				if err != nil {
 					return nil, err
 				}
-				if taken {
+				if inserted {
 					return &Attempt{l: l, userID: userID, slotID: id, limit: limit, period: period}, nil
 				}
 				continue
@@ -153,9 +154,9 @@ func (l *Lockout) Begin(ctx context.Context, userID string, limit int, period ti
 }
 
 // take inserts the slot with id for an evaluation that starts now. It
-// reports false when the slot is held.
-func (l *Lockout) take(ctx context.Context, id, userID string, now time.Time) (bool, error) {
-	_, err := l.coll.InsertOne(ctx, failureSlot{ID: id, UserID: userID, At: now, ExpiresAt: now.Add(inFlightTTL)})
+// returns false when another evaluation or a failure already has the slot.
+func (l *Lockout) take(ctx context.Context, id, userID string, now time.Time) (inserted bool, err error) {
+	_, err = l.coll.InsertOne(ctx, failureSlot{ID: id, UserID: userID, At: now, ExpiresAt: now.Add(inFlightTTL)})
 	switch {
 	case err == nil:
 		return true, nil
@@ -166,8 +167,9 @@ func (l *Lockout) take(ctx context.Context, id, userID string, now time.Time) (b
 	}
 }
 
-// readSlot reads one slot by id; held is false when it does not exist.
-func (l *Lockout) readSlot(ctx context.Context, id string) (slot failureSlot, held bool, err error) {
+// readSlot reads one slot by id. It returns exists false when there is no
+// such slot.
+func (l *Lockout) readSlot(ctx context.Context, id string) (slot failureSlot, exists bool, err error) {
 	err = l.coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&slot)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return slot, false, nil
@@ -191,11 +193,11 @@ func later(a, b time.Time) time.Time {
 func (l *Lockout) read(ctx context.Context, userID string, limit int) (map[string]failureSlot, error) {
 	slots := make(map[string]failureSlot, limit)
 	for _, id := range slotIDs(userID, limit) {
-		slot, held, err := l.readSlot(ctx, id)
+		slot, exists, err := l.readSlot(ctx, id)
 		if err != nil {
 			return nil, err
 		}
-		if held {
+		if exists {
 			slots[id] = slot
 		}
 	}
@@ -207,7 +209,7 @@ func (l *Lockout) read(ctx context.Context, userID string, limit int) (map[strin
 //
 // Failures are looked for only when the failure mark was there to remove.
 // Failed marks the slot before it sets the mark, so every failure recorded
-// before the mark was removed is in the slots read after it; a failure
+// before the mark was removed is in the slots read after it. A failure
 // recorded later sets a new mark and stays for the next success to clear.
 func (a *Attempt) Succeeded(ctx context.Context) error {
 	if _, err := a.l.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: a.slotID}}); err != nil {

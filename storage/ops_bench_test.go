@@ -12,7 +12,7 @@ import (
 )
 
 // BenchmarkEngineOps measures one round trip of each kind of operation the
-// token endpoint uses, on the embedded engine with 1,000 documents.
+// token endpoint uses, on the embedded engine with opsDocs documents.
 // opsDocs is the size of the collection the operations run on.
 const opsDocs = 10_000
 
@@ -24,6 +24,7 @@ func BenchmarkEngineOps(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close(c)
+
 	coll := s.Database().Collection("docs")
 	for i := range opsDocs {
 		if _, err := coll.InsertOne(c, bson.D{{Key: "_id", Value: fmt.Sprintf("d%06d", i)}, {Key: "n", Value: i}, {Key: "at", Value: time.Now()}}); err != nil {
@@ -33,6 +34,7 @@ func BenchmarkEngineOps(b *testing.B) {
 	if err := e.IndexIDs(c, "ops"); err != nil {
 		b.Fatal(err)
 	}
+
 	b.Run("find", func(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
 			var out bson.M
