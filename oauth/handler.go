@@ -22,10 +22,11 @@ import (
 //     and neither the user nor the client revoked its tokens after the login;
 //  4. the scopes and audiences are allowed to the client (and, on refresh,
 //     within the original grant);
-//  5. on refresh, the presented token is spent (one atomic insert).
+//  5. on refresh, the presented token is spent and the next one stored (one
+//     ordered insert whose first document is atomic).
 //
-// PopulateTokenEndpointResponse then stores the new family (password grant),
-// signs the access token and stores the new refresh token.
+// PopulateTokenEndpointResponse then stores the new family and its first
+// refresh token (password grant) and signs the access token.
 type grantHandler struct {
 	p *Provider
 }
@@ -76,12 +77,12 @@ func (h *grantHandler) HandleTokenEndpointRequest(ctx context.Context, r fosite.
 		}
 		return err
 	}
+	p.setExpiries(r, c, sess, now)
 	if grantType == grantRefreshToken {
-		if err := p.spendRefreshToken(ctx, sess, now); err != nil {
+		if err := p.spendRefreshToken(ctx, r, c, sess, now); err != nil {
 			return err
 		}
 	}
-	p.setExpiries(r, c, sess, now)
 	return nil
 }
 

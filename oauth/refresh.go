@@ -65,21 +65,30 @@ func (p *Provider) loadRefreshGrant(ctx context.Context, r fosite.AccessRequeste
 	return nil
 }
 
-// spendRefreshToken rotates the presented refresh token: inserting its used
-// marker is atomic, so of concurrent refreshes with one token exactly one
-// succeeds. Every other one, like any later replay, revokes the family, so
-// two browser tabs refreshing at once also end the session.
-//
-// TODO: a refresh costs three _id reads (two of them concurrent) and two
-// inserts on separate round trips. Putting the used marker and the new
-// refresh token in one collection would let one ordered insertMany do both.
-// Updating the grant document instead would cost more than the two inserts
-// on the embedded engine (docs/benchmarks.md).
-func (p *Provider) spendRefreshToken(ctx context.Context, sess *session, now time.Time) error {
-	err := p.tokens.markUsed(ctx, sess.presented, now)
+// spendRefreshToken rotates the presented refresh token and, when the client
+// may refresh again, stores the token that replaces it in the same insert.
+// The used marker's insert is atomic, so of concurrent refreshes with one
+// token exactly one succeeds. Every other one, like any later replay, revokes
+// the family, so two browser tabs refreshing at once also end the session.
+func (p *Provider) spendRefreshToken(ctx context.Context, r fosite.AccessRequester, c *client,
+	sess *session, now time.Time) error {
+	var next *refreshDoc
+	if p.mayRefresh(r, c, sess) {
+		token, doc, err := p.newRefreshToken(ctx, r, sess, now)
+		if err != nil {
+			return err
+		}
+		next = doc
+		sess.nextRefreshToken = token
+	}
+	err := p.tokens.rotate(ctx, sess.presented, next, now)
 	if errors.Is(err, errAlreadyUsed) {
+		sess.nextRefreshToken = ""
 		p.revokeFamily(ctx, sess.grant.ID, "refresh token replayed")
 		return errRefreshInvalid(err)
+	}
+	if err != nil {
+		sess.nextRefreshToken = ""
 	}
 	return err
 }
@@ -99,13 +108,30 @@ func (p *Provider) refuseRefresh(ctx context.Context, sess *session, cause error
 	return cause
 }
 
-// issueRefreshToken generates a refresh token for the session's family and
-// stores its signature.
+// issueRefreshToken returns the refresh token of the response: the one that
+// the rotation stored already, or a new one for the session's family.
 func (p *Provider) issueRefreshToken(ctx context.Context, r fosite.AccessRequester, sess *session,
 	now time.Time) (string, error) {
-	token, signature, err := p.hmac.Generate(ctx)
+	if sess.nextRefreshToken != "" {
+		return sess.nextRefreshToken, nil
+	}
+	token, doc, err := p.newRefreshToken(ctx, r, sess, now)
 	if err != nil {
 		return "", err
+	}
+	if err := p.tokens.createRefresh(ctx, doc); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// newRefreshToken generates a refresh token for the session's family and the
+// document that stores its signature.
+func (p *Provider) newRefreshToken(ctx context.Context, r fosite.AccessRequester, sess *session,
+	now time.Time) (string, *refreshDoc, error) {
+	token, signature, err := p.hmac.Generate(ctx)
+	if err != nil {
+		return "", nil, err
 	}
 	doc := &refreshDoc{
 		Signature: signature,
@@ -116,8 +142,5 @@ func (p *Provider) issueRefreshToken(ctx context.Context, r fosite.AccessRequest
 		IssuedAt:  now.Truncate(time.Millisecond),
 		ExpiresAt: sess.GetExpiresAt(fosite.RefreshToken),
 	}
-	if err := p.tokens.createRefresh(ctx, doc); err != nil {
-		return "", err
-	}
-	return token, nil
+	return token, doc, nil
 }

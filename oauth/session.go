@@ -22,6 +22,9 @@ type session struct {
 	grant *grantDoc
 	// presented is the refresh token sent with a refresh grant.
 	presented *refreshDoc
+	// nextRefreshToken is the refresh token that the rotation of presented
+	// stored, returned in the response.
+	nextRefreshToken string
 	// remoteIP is the client address recorded as the last-login address.
 	remoteIP  string
 	expiresAt map[fosite.TokenType]time.Time

@@ -8,16 +8,18 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/averos/averos-auth/storage"
 )
 
 // Collections of the token service. Every document carries expiresAt and is
 // removed by the store's sweep once it has passed; every lookup goes by _id.
+// The refresh token collection also keeps the used markers, so a rotation
+// stores the marker and the next token with one ordered insert.
 const (
 	collGrants              = "oauth_grants"
 	collRefreshTokens       = "oauth_refresh_tokens"
-	collUsedRefreshTokens   = "oauth_used_refresh_tokens"
 	collRevokedAccessTokens = "oauth_revoked_access_tokens"
 )
 
@@ -50,9 +52,9 @@ type refreshDoc struct {
 	ExpiresAt time.Time `bson:"expiresAt"`
 }
 
-// usedMarker records that a refresh token was spent. Its _id is the token
-// signature, so of many concurrent inserts exactly one succeeds: that insert
-// is the rotation.
+// usedMarker records that a refresh token was spent. Its _id is derived from
+// the token signature (usedID), so of many concurrent inserts exactly one
+// succeeds: that insert is the rotation.
 type usedMarker struct {
 	Signature string    `bson:"_id"`
 	GrantID   string    `bson:"grantId"`
@@ -72,10 +74,14 @@ type revokedAccessToken struct {
 // errAlreadyUsed reports that a refresh token was rotated before.
 var errAlreadyUsed = errors.New("refresh token already used")
 
+// usedID returns the _id of the used marker of the refresh token with
+// signature. Signatures are base64url, so they never contain the slash and
+// never equal a marker id.
+func usedID(signature string) string { return "used/" + signature }
+
 type tokenStore struct {
 	grants  *mongo.Collection
 	refresh *mongo.Collection
-	used    *mongo.Collection
 	revoked *mongo.Collection
 }
 
@@ -84,10 +90,9 @@ func newTokenStore(s *storage.Store) *tokenStore {
 	t := &tokenStore{
 		grants:  db.Collection(collGrants),
 		refresh: db.Collection(collRefreshTokens),
-		used:    db.Collection(collUsedRefreshTokens),
 		revoked: db.Collection(collRevokedAccessTokens),
 	}
-	for _, c := range []*mongo.Collection{t.grants, t.refresh, t.used, t.revoked} {
+	for _, c := range []*mongo.Collection{t.grants, t.refresh, t.revoked} {
 		s.RegisterSweep(c, "expiresAt")
 	}
 	return t
@@ -152,24 +157,34 @@ func (t *tokenStore) getRefresh(ctx context.Context, signature string) (*refresh
 	return &d, nil
 }
 
-// markUsed spends the refresh token: exactly one caller per signature gets
-// nil, every other one errAlreadyUsed.
-func (t *tokenStore) markUsed(ctx context.Context, d *refreshDoc, now time.Time) error {
-	_, err := t.used.InsertOne(ctx, usedMarker{
-		Signature: d.Signature, GrantID: d.GrantID, UsedAt: now, ExpiresAt: d.ExpiresAt,
-	})
-	if mongo.IsDuplicateKeyError(err) {
+// rotate spends the presented refresh token and stores next, the token that
+// replaces it (nil when none is issued). The used marker goes first in one
+// ordered insert, so next is stored only when the marker was: exactly one
+// caller per presented token gets nil, every other one errAlreadyUsed.
+func (t *tokenStore) rotate(ctx context.Context, presented, next *refreshDoc, now time.Time) error {
+	docs := []any{usedMarker{
+		Signature: usedID(presented.Signature), GrantID: presented.GrantID, UsedAt: now,
+		ExpiresAt: presented.ExpiresAt,
+	}}
+	if next != nil {
+		docs = append(docs, next)
+	}
+	_, err := t.refresh.InsertMany(ctx, docs, options.InsertMany().SetOrdered(true))
+	if err == nil {
+		return nil
+	}
+	// 11000 is the duplicate key error: the marker exists already.
+	var bulk mongo.BulkWriteException
+	if errors.As(err, &bulk) && len(bulk.WriteErrors) > 0 &&
+		bulk.WriteErrors[0].Index == 0 && bulk.WriteErrors[0].HasErrorCode(11000) {
 		return errAlreadyUsed
 	}
-	if err != nil {
-		return storageError("mark refresh token used", err)
-	}
-	return nil
+	return storageError("rotate refresh token", err)
 }
 
 func (t *tokenStore) isUsed(ctx context.Context, signature string) (bool, error) {
 	var m usedMarker
-	err := findByID(ctx, t.used, signature, &m, "read used refresh token")
+	err := findByID(ctx, t.refresh, usedID(signature), &m, "read used refresh token")
 	if errors.Is(err, storage.ErrNotFound) {
 		return false, nil
 	}
