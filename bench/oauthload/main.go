@@ -21,10 +21,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,6 +34,9 @@ import (
 	"sync/atomic"
 	"text/tabwriter"
 	"time"
+
+	"github.com/averos/averos-auth/configs"
+	"github.com/averos/averos-auth/internal/password"
 )
 
 type options struct {
@@ -42,8 +47,12 @@ type options struct {
 	password    string
 	scope       string
 	duration    time.Duration
+	warmup      time.Duration
 	concurrency []int
 	workloads   []string
+	// argon2 are the server's password hash parameters, for the ceiling
+	// printed beside the password workload.
+	argon2 password.Params
 }
 
 func main() {
@@ -69,12 +78,30 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.password, "password", "", "password of every user in -users")
 	fs.StringVar(&o.scope, "scope", "openid profile offline_access", "scope of the password grants")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "duration of each measurement")
+	fs.DurationVar(&o.warmup, "warmup", 2*time.Second,
+		"load before each measurement whose requests are not counted")
 	fs.StringVar(&levels, "concurrency", "1,8,64", "comma-separated numbers of concurrent workers")
 	fs.StringVar(&workloads, "workloads", "refresh,client_credentials,password,introspection",
 		"comma-separated workloads to run")
+	defaults := configs.Default().Password.Argon2
+	var memoryKiB, iterations, parallelism uint
+	fs.UintVar(&memoryKiB, "argon2-memory-kib", uint(defaults.MemoryKiB),
+		"argon2id memory of the server's password hashes, for the hash ceiling")
+	fs.UintVar(&iterations, "argon2-iterations", uint(defaults.Iterations),
+		"argon2id iterations of the server's password hashes")
+	fs.UintVar(&parallelism, "argon2-parallelism", uint(defaults.Parallelism),
+		"argon2id lanes of the server's password hashes")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
+	if memoryKiB > math.MaxUint32 || iterations > math.MaxUint32 {
+		return o, errors.New("-argon2-memory-kib and -argon2-iterations must be at most 4294967295")
+	}
+	if parallelism > math.MaxUint8 {
+		return o, fmt.Errorf("invalid -argon2-parallelism %d: must be at most 255", parallelism)
+	}
+	o.argon2 = password.Params{MemoryKiB: uint32(memoryKiB), Iterations: uint32(iterations),
+		Parallelism: uint8(parallelism)}
 
 	if o.clientID == "" || o.secret == "" {
 		return o, errors.New("-client and -secret are required")
@@ -250,8 +277,11 @@ type result struct {
 	p50, p99    time.Duration
 }
 
+// measure runs the workers for the warm-up and then for the measurement's
+// duration. Requests that start during the warm-up are not counted, except
+// for their errors.
 func (c *loadClient) measure(workload string, workers []worker) result {
-	ctx, cancel := context.WithTimeout(context.Background(), c.o.duration)
+	ctx, cancel := context.WithTimeout(context.Background(), c.o.warmup+c.o.duration)
 	defer cancel()
 	var (
 		mu        sync.Mutex
@@ -260,7 +290,7 @@ func (c *loadClient) measure(workload string, workers []worker) result {
 		firstErr  atomic.Value
 		wg        sync.WaitGroup
 	)
-	start := time.Now()
+	start := time.Now().Add(c.o.warmup)
 	for _, w := range workers {
 		wg.Add(1)
 		go func() {
@@ -275,6 +305,9 @@ func (c *loadClient) measure(workload string, workers []worker) result {
 				if err != nil {
 					errCount.Add(1)
 					firstErr.CompareAndSwap(nil, err.Error())
+					continue
+				}
+				if t0.Before(start) {
 					continue
 				}
 				local = append(local, time.Since(t0))
@@ -308,6 +341,7 @@ func run(o options, out io.Writer) error {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "workload\tconcurrency\trequests\terrors\treq/s\tp50 ms\tp99 ms\t")
 	var firstErrors []string
+	bestPassword := 0.0
 	for _, workload := range o.workloads {
 		for _, n := range o.concurrency {
 			workers, err := c.prepare(context.Background(), workload, n)
@@ -315,8 +349,12 @@ func run(o options, out io.Writer) error {
 				return err
 			}
 			r := c.measure(workload, workers)
+			rate := float64(r.requests) / r.elapsed.Seconds()
+			if workload == "password" {
+				bestPassword = max(bestPassword, rate)
+			}
 			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.0f\t%.1f\t%.1f\t\n", r.workload, r.concurrency,
-				r.requests, r.errors, float64(r.requests)/r.elapsed.Seconds(),
+				r.requests, r.errors, rate,
 				float64(r.p50.Microseconds())/1000, float64(r.p99.Microseconds())/1000)
 			if r.firstError != "" {
 				firstErrors = append(firstErrors, fmt.Sprintf("%s at %d: %s", workload, n, r.firstError))
@@ -325,6 +363,16 @@ func run(o options, out io.Writer) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if slices.Contains(o.workloads, "password") {
+		// Measured after the load, with the server idle, in this process.
+		ceiling, err := hashCeiling(o.argon2, o.duration)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "password hash ceiling (argon2id m=%d,t=%d,p=%d on %d CPUs): %.0f/s; "+
+			"best password grant rate: %.0f/s = %.0f %% of it\n", o.argon2.MemoryKiB, o.argon2.Iterations,
+			o.argon2.Parallelism, runtime.GOMAXPROCS(0), ceiling, bestPassword, 100*bestPassword/ceiling)
 	}
 	for _, e := range firstErrors {
 		fmt.Fprintln(out, "first error:", e)

@@ -76,7 +76,8 @@ func startServer(t *testing.T) string {
 func TestRunPrintsEveryWorkload(t *testing.T) {
 	base := startServer(t)
 	opts, err := parseFlags([]string{"-url", base, "-client", "bench", "-secret", "s3cret",
-		"-users", "load1,load2", "-password", "correct horse", "-duration", "300ms", "-concurrency", "1,2"})
+		"-users", "load1,load2", "-password", "correct horse", "-duration", "300ms", "-warmup", "100ms", "-concurrency", "1,2",
+		"-argon2-memory-kib", "64", "-argon2-iterations", "1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,10 +86,15 @@ func TestRunPrintsEveryWorkload(t *testing.T) {
 		t.Fatalf("run: %v", err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 9 {
-		t.Fatalf("got %d lines, want a header and 8 rows:\n%s", len(lines), out.String())
+	if len(lines) != 10 {
+		t.Fatalf("got %d lines, want a header, 8 rows and the hash ceiling:\n%s", len(lines), out.String())
 	}
-	for _, line := range lines[1:] {
+	ceiling := lines[9]
+	if !strings.HasPrefix(ceiling, "password hash ceiling (argon2id m=64,t=1,p=1 on ") ||
+		!strings.Contains(ceiling, "% of it") || strings.Contains(ceiling, "Inf") {
+		t.Errorf("ceiling line = %q", ceiling)
+	}
+	for _, line := range lines[1:9] {
 		fields := strings.Fields(line)
 		if len(fields) != 7 {
 			t.Errorf("row %q has %d fields, want 7", line, len(fields))
@@ -100,6 +106,14 @@ func TestRunPrintsEveryWorkload(t *testing.T) {
 		if fields[3] != "0" {
 			t.Errorf("row %q has errors:\n%s", line, out.String())
 		}
+	}
+}
+
+func TestParseFlagsRejectsOutOfRangeArgon2(t *testing.T) {
+	_, err := parseFlags([]string{"-client", "c", "-secret", "s", "-workloads", "client_credentials",
+		"-argon2-parallelism", "256"})
+	if err == nil {
+		t.Error("-argon2-parallelism 256 accepted")
 	}
 }
 

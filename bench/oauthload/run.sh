@@ -34,8 +34,22 @@ for i in $(seq 1 64); do
 done
 list=$(IFS=,; echo "${users[*]}")
 
-"$work/oauthload" -url "http://127.0.0.1:$port" -client load -secret "$secret" \
-  -users "$list" -password Load-passw0rd "$@"
+# The hash ceiling printed beside the password rows uses the server's
+# argon2id parameters.
+argon2=()
+[ -n "${AVEROS_AUTH_PASSWORD_ARGON2_MEMORY_KIB:-}" ] && argon2+=(-argon2-memory-kib "$AVEROS_AUTH_PASSWORD_ARGON2_MEMORY_KIB")
+[ -n "${AVEROS_AUTH_PASSWORD_ARGON2_ITERATIONS:-}" ] && argon2+=(-argon2-iterations "$AVEROS_AUTH_PASSWORD_ARGON2_ITERATIONS")
+[ -n "${AVEROS_AUTH_PASSWORD_ARGON2_PARALLELISM:-}" ] && argon2+=(-argon2-parallelism "$AVEROS_AUTH_PASSWORD_ARGON2_PARALLELISM")
 
+"$work/oauthload" -url "http://127.0.0.1:$port" -client load -secret "$secret" \
+  -users "$list" -password Load-passw0rd "${argon2[@]}" "$@"
+
+errors=$(grep -c '"level":"error"' "$work/server.log" || true)
+if [ "$errors" -gt 0 ]; then
+  echo "server logged $errors errors; the first ones:"
+  grep '"level":"error"' "$work/server.log" | head -3
+fi
 echo "server peak RSS: $(awk '/VmHWM/{print $2, $3}' /proc/$server/status)"
-echo "server RSS now:  $(awk '/VmRSS/{print $2, $3}' /proc/$server/status)"
+echo "server RSS now:  $(awk '/VmRSS/{print $2, $3}' /proc/$server/status)" \
+  "(anonymous $(awk '/RssAnon/{print $2, $3}' /proc/$server/status)," \
+  "file $(awk '/RssFile/{print $2, $3}' /proc/$server/status))"
