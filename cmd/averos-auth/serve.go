@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"runtime/debug"
 
 	"go.uber.org/zap"
@@ -13,18 +14,26 @@ import (
 	"github.com/averos/averos-auth/storage"
 )
 
-// defaultMemoryLimit is the Go runtime's soft memory limit when GOMEMLIMIT
-// is not set. The live heap of a busy server stays far below it. Without a
-// limit the garbage collector lets the heap grow to twice the live size
-// between cycles, and that growth made up most of the peak resident memory
-// measured under load.
-const defaultMemoryLimit = 64 << 20
+// baseMemoryLimit is the part of the default soft memory limit that is not
+// password hashing. The live heap of the server under load is about 6 to
+// 12 MiB; the rest leaves room for garbage between collections.
+const baseMemoryLimit = 24 << 20
+
+// defaultMemoryLimit returns the Go runtime's soft memory limit when
+// GOMEMLIMIT is not set: the base plus the argon2id memory of as many
+// concurrent password hashes as the hasher runs (one per CPU). Without a
+// limit the collector lets the heap grow to five times the live size (see
+// defaultGCPercent), and the discarded argon2id buffers of password grants
+// made up most of the peak resident memory measured under load.
+func defaultMemoryLimit(argon2MemoryKiB int) int64 {
+	return baseMemoryLimit + int64(runtime.GOMAXPROCS(0))*int64(argon2MemoryKiB)<<10
+}
 
 // defaultGCPercent is the garbage collector's target when GOGC is not set.
-// The live heap of the server is small (about 12 MB under load), so the
-// default of 100 collected every few milliseconds. With 400, bounded by the
-// memory limit above, refresh grants went from 425/s to 481-493/s at 8
-// concurrent requests (bench/oauthload on the 2-core development machine).
+// The live heap of the server is small, so the default of 100 collected
+// every few milliseconds. With 400, bounded by the memory limit above,
+// refresh grants went from 425/s to 481-493/s at 8 concurrent requests
+// (bench/oauthload on the 2-core development machine).
 const defaultGCPercent = 400
 
 func serve(ctx context.Context, args []string, e env) error {
@@ -34,7 +43,7 @@ func serve(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(defaultMemoryLimit)
+		debug.SetMemoryLimit(defaultMemoryLimit(cfg.Password.Argon2.MemoryKiB))
 	}
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(defaultGCPercent)

@@ -133,8 +133,8 @@ func (a *App) start(ctx context.Context, onFatal func(error)) *sync.WaitGroup {
 		}
 		a.started.Store(true)
 		// Start-up leaves garbage behind (the argon2id work buffer of the
-		// password hasher's dummy hash is 19 MiB with the OWASP parameters),
-		// which an idle server would otherwise keep resident.
+		// password hasher's dummy hash is 7 MiB by default), which an idle
+		// server would otherwise keep resident.
 		debug.FreeOSMemory()
 		a.log.Info("server ready")
 		for _, run := range a.background {
