@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -28,6 +29,9 @@ type oauthError struct {
 	description string
 	// serverFault is true for server_error and temporarily_unavailable.
 	serverFault bool
+	// canceled is true when the request's context ended first: the client
+	// closed the connection, or the server is shutting down.
+	canceled bool
 }
 
 // classify turns err into the response to send. A fosite error keeps its code,
@@ -43,6 +47,10 @@ func classify(err error) oauthError {
 		}
 		return oauthError{status: rfc.CodeField, code: rfc.ErrorField, description: description}
 	}
+	if errors.Is(err, context.Canceled) {
+		return oauthError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable",
+			description: "The server is temporarily unable to handle the request.", canceled: true}
+	}
 	if storage.IsUnavailable(err) {
 		return oauthError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable",
 			description: "The server is temporarily unable to handle the request.", serverFault: true}
@@ -52,12 +60,16 @@ func classify(err error) oauthError {
 }
 
 // writeError sends err as a JSON error response and logs it once: server
-// faults at Error with their cause, client mistakes at Debug.
+// faults at Error with their cause, canceled requests at Info, client
+// mistakes at Debug.
 func writeError(w http.ResponseWriter, log *zap.Logger, msg string, err error, fields ...zap.Field) {
 	e := classify(err)
-	if e.serverFault {
+	switch {
+	case e.canceled:
+		log.Info(msg+": request canceled", append(fields, zap.Error(err))...)
+	case e.serverFault:
 		log.Error(msg, append(fields, zap.Error(err))...)
-	} else {
+	default:
 		log.Debug(msg, append(fields, zap.String("error_code", e.code), zap.Error(err))...)
 	}
 	if e.status == http.StatusUnauthorized {

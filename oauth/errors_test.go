@@ -1,10 +1,15 @@
 package oauth
 
 import (
+	"context"
 	"encoding/base64"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"testing"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/averos/averos-auth/storage"
 )
@@ -163,4 +168,30 @@ func TestClientAuthenticationMethods(t *testing.T) {
 		r := e.post("/oauth2/token", form, nil)
 		wantOAuthError(t, r, http.StatusUnauthorized, "invalid_client")
 	})
+}
+
+// A request whose context ends while storage is read is logged at Info, not
+// as a server fault: the client closed the connection.
+func TestCanceledRequestLoggedAtInfo(t *testing.T) {
+	e := newTestEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := e.store.Users.Get(ctx, "someone")
+	if err == nil {
+		t.Fatal("read with a canceled context succeeded")
+	}
+
+	core, logs := observer.New(zap.DebugLevel)
+	rec := httptest.NewRecorder()
+	writeError(rec, zap.New(core), "token request failed", err)
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("status = %d, want 503", rec.Code)
+	}
+	entries := logs.All()
+	if len(entries) != 1 {
+		t.Fatalf("%d log entries, want 1", len(entries))
+	}
+	if entries[0].Level != zap.InfoLevel {
+		t.Errorf("logged at %v, want info: %s (%v)", entries[0].Level, entries[0].Message, err)
+	}
 }
