@@ -47,7 +47,7 @@ argon2=()
 errors=$(grep -c '"level":"error"' "$work/server.log" || true)
 if [ "$errors" -gt 0 ]; then
   echo "server logged $errors errors; the first ones:"
-  grep '"level":"error"' "$work/server.log" | head -3
+  grep '"level":"error"' "$work/server.log" | head -3 | cut -c1-400 || true
 fi
 echo "server peak RSS: $(awk '/VmHWM/{print $2, $3}' /proc/$server/status)"
 echo "server RSS now:  $(awk '/VmRSS/{print $2, $3}' /proc/$server/status)" \
