@@ -222,12 +222,25 @@ func (p *Provider) refuseGrant(ctx context.Context, grantType string, sess *sess
 // logged and not returned: the family then dies with its expiry.
 func (p *Provider) revokeFamily(ctx context.Context, grantID, reason string) {
 	log := httpserver.LoggerFrom(ctx)
+	ctx, cancel := detached(ctx)
+	defer cancel()
 	if err := p.tokens.revokeGrant(ctx, grantID); err != nil {
 		log.Error("revoke grant family failed", zap.String("grant_id", grantID),
 			zap.String("reason", reason), zap.Error(err))
 		return
 	}
 	log.Info("grant family revoked", zap.String("grant_id", grantID), zap.String("reason", reason))
+}
+
+// detachedTimeout bounds a write that outlives its request (see detached).
+const detachedTimeout = 10 * time.Second
+
+// detached returns a context for a write that must finish even when the
+// client closes the connection, such as revoking a family after a replay or
+// recording a failed password. It keeps the request's values (logger,
+// request id) but not its cancellation, and ends after detachedTimeout.
+func detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), detachedTimeout)
 }
 
 func errRefreshInvalid(cause error) error {

@@ -50,7 +50,9 @@ func (p *Provider) authenticateUser(ctx context.Context, r fosite.AccessRequeste
 			p.cfg.LockoutMaxFailures, p.cfg.LockoutDuration)
 		_ = p.passwords.VerifyDummy(secret)
 		if lerr == nil {
-			attempt.Failed(ctx)
+			failCtx, cancel := detached(ctx)
+			attempt.Failed(failCtx)
+			cancel()
 		}
 		p.logLoginFailure(ctx, nil, "unknown user")
 		return errBadCredentials(nil)
@@ -75,8 +77,11 @@ func (p *Provider) authenticateUser(ctx context.Context, r fosite.AccessRequeste
 			httpserver.LoggerFrom(ctx).Warn("stored password hash is unreadable",
 				zap.String("user_id", user.ID), zap.Error(err))
 		}
-		if until, lockedNow := attempt.Failed(ctx); lockedNow {
-			p.lockUser(ctx, user.ID, until, now)
+		// Recorded even when the client has gone away meanwhile.
+		failCtx, cancel := detached(ctx)
+		defer cancel()
+		if until, lockedNow := attempt.Failed(failCtx); lockedNow {
+			p.lockUser(failCtx, user.ID, until, now)
 		}
 		p.logLoginFailure(ctx, user, "wrong password")
 		return errBadCredentials(nil)
@@ -142,8 +147,14 @@ var errPasswordChanged = errors.New("password changed meanwhile")
 // recordLogin stores the time and address of a successful password grant.
 func (p *Provider) recordLogin(ctx context.Context, sess *session, now time.Time) {
 	if err := p.store.Users.RecordLogin(ctx, sess.user.ID, now, sess.remoteIP); err != nil {
-		httpserver.LoggerFrom(ctx).Error("record login failed",
-			zap.String("user_id", sess.user.ID), zap.Error(err))
+		log := httpserver.LoggerFrom(ctx)
+		fields := []zap.Field{zap.String("user_id", sess.user.ID), zap.Error(err)}
+		if errors.Is(err, context.Canceled) {
+			// The client closed the connection; its login response is lost too.
+			log.Info("record login canceled", fields...)
+			return
+		}
+		log.Error("record login failed", fields...)
 	}
 }
 

@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"sync"
@@ -212,4 +213,20 @@ func (e *testEnv) grantOf(t *testing.T, accessToken string) string {
 		t.Fatalf("parse access token: %v", err)
 	}
 	return claims.GrantID
+}
+
+// A replay detected while the client closes its connection still revokes
+// the family: the revocation does not depend on the request's context.
+func TestRevokeFamilyAfterClientLeft(t *testing.T) {
+	e := newTestEnv(t)
+	if err := e.p.tokens.createGrant(context.Background(), &grantDoc{ID: "family", ClientID: "web",
+		Subject: "u1", ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	e.p.revokeFamily(gone, "family", "test")
+	if _, err := e.p.tokens.getGrant(context.Background(), "family"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("grant after revocation: err = %v, want ErrNotFound", err)
+	}
 }
