@@ -16,8 +16,10 @@ import (
 
 // baseMemoryLimit is the part of the default soft memory limit that is not
 // password hashing. The live heap of the server under load is about 6 to
-// 12 MiB; the rest leaves room for garbage between collections.
-const baseMemoryLimit = 24 << 20
+// 12 MiB; the rest leaves room for garbage between collections. On 2 CPUs,
+// limits of 34 and 64 MiB gave the same throughput under bench/oauthload,
+// and 32 MiB made the collector run often enough to lose a quarter of it.
+const baseMemoryLimit = 20 << 20
 
 // defaultMemoryLimit returns the Go runtime's soft memory limit when
 // GOMEMLIMIT is not set: the base plus the argon2id memory of as many
