@@ -5,10 +5,13 @@
 // the embedded FerretDB engine (no URI; see embedded.go), so it relies only on
 // what both guarantee:
 //
-//   - Inserting a document whose _id or unique key is taken, and deleteOne,
-//     are atomic: of many concurrent callers exactly one wins. Every step that
-//     must be atomic (a name claim, a refresh token rotation, a lockout slot)
-//     is built on one of these two operations.
+//   - Inserting a document whose _id or unique key is taken, and deleteOne
+//     with a filter on _id alone, are atomic: of many concurrent callers
+//     exactly one wins. Every step that must be atomic (a name claim, a
+//     refresh token rotation, a lockout slot) is built on one of these two
+//     operations. A delete with any other filter is not conditional on the
+//     embedded engine: it reads the matching documents, then deletes their
+//     _ids, whatever has been written under them meanwhile.
 //   - findAndModify and updateOne with a filter are not atomic on the embedded
 //     engine, and neither engine offers transactions here. Plain updates are
 //     therefore last-writer-wins and never guard a security decision.

@@ -44,12 +44,32 @@ const (
 	maxSlotWait = 5 * time.Second
 )
 
+// Kinds of documents in the lockout collection.
+const (
+	kindSlot = "slot"
+	kindMark = "mark"
+	// kindFree is a tombstone: the right to delete one occupation of a slot.
+	kindFree = "free"
+)
+
+// tombstoneTTL is how long a tombstone outlives its creation. A caller that
+// read an occupation longer ago than this could free a later one.
+const tombstoneTTL = time.Hour
+
+// failureSlot is one document of the lockout collection: a slot, a failure
+// mark or a tombstone (Kind).
 type failureSlot struct {
-	ID        string    `bson:"_id"`
-	UserID    string    `bson:"userId"`
+	ID     string `bson:"_id"`
+	Kind   string `bson:"kind"`
+	UserID string `bson:"userId"`
+	// Gen is a random value set when a slot is taken and never changed. It
+	// distinguishes one occupation of a slot from the next.
+	Gen       string    `bson:"gen,omitempty"`
 	Failed    bool      `bson:"failed"`
 	At        time.Time `bson:"at"`
 	ExpiresAt time.Time `bson:"expiresAt"`
+	// Limit is the failure limit recorded on a mark, for the sweep.
+	Limit int `bson:"limit,omitempty"`
 }
 
 // LockedError reports a locked account and when it unlocks.
@@ -114,10 +134,14 @@ func (l *Lockout) Begin(ctx context.Context, userID string, limit int, period ti
 				return nil, err
 			}
 			if exists && !now.Before(slot.ExpiresAt) {
-				// An expired slot is free; the filter on expiresAt keeps a
-				// slot that another attempt has just renewed.
-				if _, err := l.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "expiresAt", Value: slot.ExpiresAt}}); err != nil {
-					return nil, wrap("free expired lockout slot", err)
+				// An expired slot is free. The caller that frees this
+				// occupation tries to take the slot, and the others wait.
+				freed, err := l.free(ctx, slot, now)
+				if err != nil {
+					return nil, err
+				}
+				if !freed {
+					continue
 				}
 				exists = false
 			}
@@ -156,7 +180,9 @@ func (l *Lockout) Begin(ctx context.Context, userID string, limit int, period ti
 // take inserts the slot with id for an evaluation that starts now. It
 // returns false when another evaluation or a failure already has the slot.
 func (l *Lockout) take(ctx context.Context, id, userID string, now time.Time) (inserted bool, err error) {
-	_, err = l.coll.InsertOne(ctx, failureSlot{ID: id, UserID: userID, At: now, ExpiresAt: now.Add(inFlightTTL)})
+	gen := strconv.FormatUint(rand.Uint64(), 36) + strconv.FormatUint(rand.Uint64(), 36)
+	_, err = l.coll.InsertOne(ctx, failureSlot{ID: id, Kind: kindSlot, UserID: userID, Gen: gen,
+		At: now, ExpiresAt: now.Add(inFlightTTL)})
 	switch {
 	case err == nil:
 		return true, nil
@@ -165,6 +191,29 @@ func (l *Lockout) take(ctx context.Context, id, userID string, now time.Time) (i
 	default:
 		return false, wrap("take lockout slot", err)
 	}
+}
+
+// free deletes the occupation of a slot that the caller read. On the embedded
+// engine a delete is not conditional: it evaluates a filter beyond _id
+// first and then removes whatever has the _id. So the caller first inserts a
+// tombstone named after the occupation's Gen, and of concurrent callers
+// (Begin, Succeeded, the sweep) only the one whose insert succeeds deletes.
+// While the occupation exists no one can take the slot again, so the delete
+// by _id removes that occupation and never a later one. It returns false
+// when another caller frees the occupation.
+func (l *Lockout) free(ctx context.Context, slot failureSlot, now time.Time) (bool, error) {
+	tombstone := failureSlot{ID: "free/" + slot.ID + "/" + slot.Gen, Kind: kindFree, UserID: slot.UserID,
+		At: now, ExpiresAt: now.Add(tombstoneTTL)}
+	if _, err := l.coll.InsertOne(ctx, tombstone); err != nil {
+		if isDuplicateKey(err) {
+			return false, nil
+		}
+		return false, wrap("free lockout slot", err)
+	}
+	if _, err := l.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: slot.ID}}); err != nil {
+		return false, wrap("free lockout slot", err)
+	}
+	return true, nil
 }
 
 // readSlot reads one slot by id. It returns exists false when there is no
@@ -226,15 +275,13 @@ func (a *Attempt) Succeeded(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for id, slot := range slots {
+	now := a.l.s.now()
+	for _, slot := range slots {
 		if !slot.Failed {
 			continue
 		}
-		// The filter on failed keeps a slot that a concurrent attempt took
-		// after the read. It makes the embedded engine scan the collection,
-		// which only a login that follows failures pays.
-		if _, err := a.l.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "failed", Value: true}}); err != nil {
-			return wrap("clear lockout failure", err)
+		if _, err := a.l.free(ctx, slot, now); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -255,7 +302,7 @@ func (a *Attempt) Failed(ctx context.Context) (lockedUntil time.Time, locked boo
 	}
 	// The mark comes second (see Succeeded). Should it fail, the failure
 	// still counts toward the lock, but a success may leave it in place.
-	_ = a.l.mark(ctx, a.userID, expires)
+	_ = a.l.mark(ctx, a.userID, a.limit, expires)
 	slots, err := a.l.read(ctx, a.userID, a.limit)
 	if err != nil {
 		return time.Time{}, false
@@ -274,12 +321,16 @@ func (a *Attempt) Failed(ctx context.Context) (lockedUntil time.Time, locked boo
 
 // mark creates or extends the user's failure mark so that it lives until
 // expires at least. Two concurrent upserts of a new mark may both try to
-// insert it; the one that loses the race updates it instead.
-func (l *Lockout) mark(ctx context.Context, userID string, expires time.Time) error {
+// insert it; the one that loses the race updates it instead. On the embedded
+// engine the update is a read and a write, so concurrent failures may leave
+// the earlier expiry. The sweep therefore keeps a mark while the user has a
+// live failure.
+func (l *Lockout) mark(ctx context.Context, userID string, limit int, expires time.Time) error {
 	filter := bson.D{{Key: "_id", Value: markID(userID)}}
 	update := bson.D{
 		{Key: "$max", Value: bson.D{{Key: "expiresAt", Value: expires}}},
-		{Key: "$setOnInsert", Value: bson.D{{Key: "userId", Value: userID}}},
+		{Key: "$set", Value: bson.D{{Key: "limit", Value: limit}}},
+		{Key: "$setOnInsert", Value: bson.D{{Key: "userId", Value: userID}, {Key: "kind", Value: kindMark}}},
 	}
 	_, err := l.coll.UpdateOne(ctx, filter, update, options.UpdateOne().SetUpsert(true))
 	if isDuplicateKey(err) {
@@ -303,12 +354,74 @@ func (l *Lockout) Failures(ctx context.Context, userID string, limit int) (int, 
 	return n, nil
 }
 
-// Unlock frees every slot of the user, as an administrator's unlock does.
+// Unlock frees every slot of the user and removes the failure mark, as an
+// administrator's unlock does.
 func (l *Lockout) Unlock(ctx context.Context, userID string, limit int) error {
-	for _, id := range append(slotIDs(userID, limit), markID(userID)) {
-		if _, err := l.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
-			return wrap("clear lockout slot", err)
+	slots, err := l.read(ctx, userID, limit)
+	if err != nil {
+		return err
+	}
+	now := l.s.now()
+	for _, slot := range slots {
+		if _, err := l.free(ctx, slot, now); err != nil {
+			return err
 		}
 	}
+	if _, err := l.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: markID(userID)}}); err != nil {
+		return wrap("clear failure mark", err)
+	}
 	return nil
+}
+
+// sweep removes the lockout documents whose expiry has passed. On the
+// embedded engine, a plain delete filtered on expiresAt would also remove a
+// slot taken again or a mark extended while the delete ran. So each expired
+// slot is freed through its tombstone, and each mark stays while its user
+// has an unexpired failure.
+//
+// NOTE: a failure recorded between the sweep's check of a mark and its
+// delete loses its mark. A later success then leaves that failure in place
+// until it expires, which errs toward locking.
+func (l *Lockout) sweep(ctx context.Context, now time.Time) (int64, error) {
+	cur, err := l.coll.Find(ctx, bson.D{{Key: "expiresAt", Value: bson.D{{Key: "$lt", Value: now}}}})
+	if err != nil {
+		return 0, wrap("sweep lockout", err)
+	}
+	var expired []failureSlot
+	if err := cur.All(ctx, &expired); err != nil {
+		return 0, wrap("sweep lockout", err)
+	}
+	var removed int64
+	for _, doc := range expired {
+		switch doc.Kind {
+		case kindFree:
+			res, err := l.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: doc.ID}})
+			if err != nil {
+				return removed, wrap("sweep lockout tombstone", err)
+			}
+			removed += res.DeletedCount
+		case kindMark:
+			live, err := l.Failures(ctx, doc.UserID, doc.Limit)
+			if err != nil {
+				return removed, err
+			}
+			if live > 0 {
+				continue
+			}
+			res, err := l.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: doc.ID}})
+			if err != nil {
+				return removed, wrap("sweep failure mark", err)
+			}
+			removed += res.DeletedCount
+		default:
+			freed, err := l.free(ctx, doc, now)
+			if err != nil {
+				return removed, err
+			}
+			if freed {
+				removed++
+			}
+		}
+	}
+	return removed, nil
 }

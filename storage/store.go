@@ -99,7 +99,7 @@ func Open(opts Options) (*Store, error) {
 	s.Keys = &SigningKeys{s: s, coll: s.db.Collection(collSigningKeys)}
 	s.Lockout = &Lockout{s: s, coll: s.db.Collection(collLoginFailures)}
 	s.sweepers = []sweeper{
-		{name: collLoginFailures, coll: s.Lockout.coll},
+		{name: collLoginFailures, coll: s.Lockout.coll, remove: s.Lockout.sweep},
 		{name: collSigningKeys, coll: s.Keys.coll},
 	}
 	return s, nil
@@ -198,6 +198,9 @@ type sweeper struct {
 	name  string
 	coll  *mongo.Collection
 	field string // "expiresAt" when empty
+	// remove replaces the plain delete for a collection whose documents
+	// may be written again under the same _id after they expire.
+	remove func(ctx context.Context, now time.Time) (int64, error)
 }
 
 func (sw sweeper) fieldName() string {
@@ -221,6 +224,14 @@ func (s *Store) Sweep(ctx context.Context) (int64, error) {
 	var total int64
 	var errs []error
 	for _, sw := range s.sweepers {
+		if sw.remove != nil {
+			n, err := sw.remove(ctx, now)
+			total += n
+			if err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
 		filter := bson.D{{Key: sw.fieldName(), Value: bson.D{{Key: "$lt", Value: now}}}}
 		res, err := sw.coll.DeleteMany(ctx, filter)
 		if err != nil {

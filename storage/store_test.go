@@ -646,7 +646,9 @@ func TestLockoutSuccessClearsFailuresAfterExpiry(t *testing.T) {
 	if n, _ := s.Lockout.Failures(c, "u", limit); n != 0 {
 		t.Errorf("failures after the success = %d, want 0", n)
 	}
-	left, err := s.Database().Collection("login_failures").CountDocuments(c, bson.D{})
+	// Tombstones of freed slots stay until the sweep; nothing else may.
+	left, err := s.Database().Collection("login_failures").CountDocuments(c,
+		bson.D{{Key: "kind", Value: bson.D{{Key: "$ne", Value: "free"}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -736,5 +738,68 @@ func TestLockoutConcurrentFailuresThenSuccess(t *testing.T) {
 	}
 	if got, _ := s.Lockout.Failures(c, "u", limit); got != 0 {
 		t.Errorf("failures after the success = %d, want 0", got)
+	}
+}
+
+// The sweep keeps a failure mark whose expiry lies before a live failure's
+// (concurrent upserts on the embedded engine can leave the earlier one),
+// and removes tombstones once they expire.
+func TestLockoutSweepKeepsMarkOfLiveFailure(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var clock atomic.Pointer[time.Time]
+	clock.Store(&now)
+	s := storagetest.New(t, storagetest.Options{Now: func() time.Time { return *clock.Load() }})
+	c := ctx(t)
+	const limit, period = 3, time.Hour
+	coll := s.Database().Collection("login_failures")
+
+	a, err := s.Lockout.Begin(c, "u", limit, period)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Failed(c) // expires at now+1h
+	// Set the mark back to an expiry before the failure's.
+	if _, err := coll.UpdateOne(c, bson.D{{Key: "_id", Value: "u/failed"}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "expiresAt", Value: now.Add(time.Minute)}}}}); err != nil {
+		t.Fatal(err)
+	}
+	later := now.Add(2 * time.Minute)
+	clock.Store(&later)
+	if _, err := s.Sweep(c); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := coll.CountDocuments(c, bson.D{{Key: "_id", Value: "u/failed"}}); err != nil || n != 1 {
+		t.Fatalf("marks after the sweep = %d (%v), want 1", n, err)
+	}
+
+	b, err := s.Lockout.Begin(c, "u", limit, period)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Succeeded(c); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.Lockout.Failures(c, "u", limit); n != 0 {
+		t.Errorf("failures after the success = %d, want 0", n)
+	}
+	tombstones, err := coll.CountDocuments(c, bson.D{{Key: "kind", Value: "free"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tombstones != 1 {
+		t.Errorf("tombstones after the success = %d, want 1", tombstones)
+	}
+
+	muchLater := later.Add(2 * time.Hour)
+	clock.Store(&muchLater)
+	if _, err := s.Sweep(c); err != nil {
+		t.Fatal(err)
+	}
+	left, err := coll.CountDocuments(c, bson.D{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Errorf("%d lockout documents after the last sweep, want 0", left)
 	}
 }
