@@ -27,11 +27,13 @@
 //     revokes them all at once.
 //   - A refresh token is valid while its document exists, its used marker
 //     does not, its family exists, and its user and client allow it.
-//   - A refresh inserts the used marker of the presented token (the insert
-//     of a taken _id fails atomically, so one concurrent caller wins), then
-//     stores the new refresh token. A crash in between leaves a spent token
-//     and no successor, never a token accepted twice. A second use of a
-//     spent token deletes the family.
+//   - A refresh inserts the used marker of the presented token and the new
+//     refresh token in one ordered insert, marker first (the insert of a
+//     taken _id fails atomically, so one concurrent caller wins). When the
+//     new token is not stored, the request takes its marker back so the
+//     client can retry. A crash in between leaves a spent token and no
+//     successor, never a token accepted twice. A second use of a spent
+//     token deletes the family.
 //   - Moving a user's or client's TokensValidAfter revokes every family
 //     that started before it; one access token alone is revoked by a marker
 //     under its jti.

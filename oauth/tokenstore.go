@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"time"
@@ -9,7 +10,9 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.uber.org/zap"
 
+	"github.com/averos/averos-auth/internal/httpserver"
 	"github.com/averos/averos-auth/storage"
 )
 
@@ -56,8 +59,11 @@ type refreshDoc struct {
 // the token signature (usedID), so of many concurrent inserts exactly one
 // succeeds: that insert is the rotation.
 type usedMarker struct {
-	Signature string    `bson:"_id"`
-	GrantID   string    `bson:"grantId"`
+	Signature string `bson:"_id"`
+	GrantID   string `bson:"grantId"`
+	// Rotation is a random value of the request that spent the token, so
+	// that request can take its marker back when its rotation fails.
+	Rotation  string    `bson:"rotation"`
 	UsedAt    time.Time `bson:"usedAt"`
 	ExpiresAt time.Time `bson:"expiresAt"`
 }
@@ -162,9 +168,10 @@ func (t *tokenStore) getRefresh(ctx context.Context, signature string) (*refresh
 // ordered insert, so next is stored only when the marker was: exactly one
 // caller per presented token gets nil, every other one errAlreadyUsed.
 func (t *tokenStore) rotate(ctx context.Context, presented, next *refreshDoc, now time.Time) error {
+	rotation := rand.Text()
 	docs := []any{usedMarker{
-		Signature: usedID(presented.Signature), GrantID: presented.GrantID, UsedAt: now,
-		ExpiresAt: presented.ExpiresAt,
+		Signature: usedID(presented.Signature), GrantID: presented.GrantID, Rotation: rotation,
+		UsedAt: now, ExpiresAt: presented.ExpiresAt,
 	}}
 	if next != nil {
 		docs = append(docs, next)
@@ -179,7 +186,36 @@ func (t *tokenStore) rotate(ctx context.Context, presented, next *refreshDoc, no
 		bulk.WriteErrors[0].Index == 0 && bulk.WriteErrors[0].HasErrorCode(11000) {
 		return errAlreadyUsed
 	}
+	// The marker may be stored without the next token: the embedded engine
+	// retries a failed batch one document at a time, and a reply can be
+	// lost after the write. Taking the marker back lets the client retry
+	// with the token it still holds instead of being treated as a replay.
+	t.unspend(ctx, presented.Signature, rotation)
 	return storageError("rotate refresh token", err)
+}
+
+// unspend deletes the used marker of signature if the rotation with the
+// given random value stored it. A marker is never changed after its insert,
+// and only its own rotation or the sweep after its expiry deletes it, so the
+// delete by _id removes that marker.
+func (t *tokenStore) unspend(ctx context.Context, signature, rotation string) {
+	ctx, cancel := detached(ctx)
+	defer cancel()
+	var m usedMarker
+	err := findByID(ctx, t.refresh, usedID(signature), &m, "read used refresh token")
+	if errors.Is(err, storage.ErrNotFound) {
+		return
+	}
+	if err == nil && m.Rotation != rotation {
+		return
+	}
+	if err == nil {
+		_, err = t.refresh.DeleteOne(ctx, byID(usedID(signature)))
+	}
+	if err != nil {
+		httpserver.LoggerFrom(ctx).Warn("take back the used marker of a failed rotation failed; "+
+			"the client's retry will count as a replay", zap.Error(err))
+	}
 }
 
 func (t *tokenStore) isUsed(ctx context.Context, signature string) (bool, error) {

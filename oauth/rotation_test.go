@@ -1,0 +1,40 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+)
+
+// A rotation that fails on the successor's insert returns an error to the
+// client, which has no new refresh token and retries with the one it has.
+// The retry must not count as a replay, so the failed rotation takes its
+// used marker back. The test makes the second insert fail with a duplicate
+// _id, because that is the only failure it can cause on demand.
+func TestRefreshAfterFailedRotation(t *testing.T) {
+	e, _ := newRefreshEnv(t)
+	c := context.Background()
+	first := e.login(t, "openid offline_access")
+	token := first.str("refresh_token")
+	presented, err := e.p.tokens.getRefresh(c, e.p.hmac.Signature(token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	duplicate := *presented
+	duplicate.Signature = "duplicate"
+	if err := e.p.tokens.createRefresh(c, &duplicate); err != nil {
+		t.Fatal(err)
+	}
+
+	err = e.p.tokens.rotate(c, presented, &duplicate, e.clock.Now())
+	if err == nil || errors.Is(err, errAlreadyUsed) {
+		t.Fatalf("rotate with a duplicate successor: err = %v, want a storage error", err)
+	}
+
+	retry := e.refreshGrant("web", "s3cret", token, nil)
+	if retry.status != http.StatusOK {
+		t.Errorf("refresh after the failed rotation: %d %s, want 200", retry.status, retry.raw)
+	}
+	wantActive(t, e.introspect("web", "s3cret", first.str("access_token")))
+}
