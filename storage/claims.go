@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"strings"
 	"time"
@@ -16,10 +17,20 @@ import (
 // one owner. Its _id is "<kind>:<normalised value>", so taking a value is one
 // atomic insert and looking it up is one _id read, on both engines.
 type claim struct {
-	ID        string    `bson:"_id"`
-	Owner     string    `bson:"owner"`
+	ID    string `bson:"_id"`
+	Owner string `bson:"owner"`
+	// Gen is a random value set when the claim is taken. It distinguishes
+	// one holder's claim from the next one under the same _id.
+	Gen       string    `bson:"gen,omitempty"`
 	CreatedAt time.Time `bson:"createdAt"`
+	// ExpiresAt is set on release tombstones only, for the sweep. A claim
+	// has no such field, so the sweep never removes it.
+	ExpiresAt *time.Time `bson:"expiresAt,omitempty"`
 }
+
+// releaseTombstoneTTL is how long a release tombstone is kept: far longer
+// than a request that read the claim can take to delete it.
+const releaseTombstoneTTL = time.Hour
 
 const (
 	claimUserName = "user.name"
@@ -59,7 +70,7 @@ func (c *claims) take(ctx context.Context, kind, key, owner string,
 	held func(ctx context.Context, owner string) (bool, error)) error {
 	id := claimID(kind, key)
 	for attempt := 0; attempt < 2; attempt++ {
-		_, err := c.coll.InsertOne(ctx, claim{ID: id, Owner: owner, CreatedAt: time.Now()})
+		_, err := c.coll.InsertOne(ctx, claim{ID: id, Owner: owner, Gen: rand.Text(), CreatedAt: time.Now()})
 		if err == nil {
 			return nil
 		}
@@ -115,10 +126,35 @@ func (c *claims) read(ctx context.Context, kind, key string) (*claim, error) {
 
 // release frees key if owner holds it; releasing a claim held by someone
 // else, or no claim, does nothing.
+//
+// A delete filtered on the owner would not be conditional on the embedded
+// engine: it reads the matching claim, then deletes its _id, even if another
+// owner has taken the value meanwhile. So release reads the claim by _id
+// and inserts a tombstone named after the claim's Gen. Of concurrent
+// releases of that claim, only the one whose insert succeeds deletes it.
+// While the claim exists no one else can take the value, so the delete by
+// _id removes that claim and never a later one.
 func (c *claims) release(ctx context.Context, kind, key, owner string) error {
-	_, err := c.coll.DeleteOne(ctx, bson.D{
-		{Key: "_id", Value: claimID(kind, key)},
-		{Key: "owner", Value: owner},
-	})
+	current, err := c.read(ctx, kind, key)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if current.Owner != owner {
+		return nil
+	}
+	now := time.Now()
+	expires := now.Add(releaseTombstoneTTL)
+	tombstone := claim{ID: "released:" + current.ID + "/" + current.Gen, Owner: owner, CreatedAt: now,
+		ExpiresAt: &expires}
+	if _, err := c.coll.InsertOne(ctx, tombstone); err != nil {
+		if isDuplicateKey(err) {
+			return nil
+		}
+		return wrap("release claim "+kind, err)
+	}
+	_, err = c.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: current.ID}})
 	return wrap("release claim "+kind, err)
 }

@@ -101,6 +101,8 @@ func Open(opts Options) (*Store, error) {
 	s.sweepers = []sweeper{
 		{name: collLoginFailures, coll: s.Lockout.coll, remove: s.Lockout.sweep},
 		{name: collSigningKeys, coll: s.Keys.coll},
+		// Only release tombstones in the claims collection expire.
+		{name: collClaims, coll: s.claims.coll},
 	}
 	return s, nil
 }
