@@ -63,8 +63,8 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error, notF
 			httpserver.WriteText(w, http.StatusServiceUnavailable, "service temporarily unavailable, retry later")
 			return
 		}
-		log.Error("admin request failed", zap.String("method", r.Method),
-			zap.String("path", r.URL.Path), zap.Error(err))
+		httpserver.LogFailure(log, "admin request failed", err, zap.String("method", r.Method),
+			zap.String("path", r.URL.Path))
 		httpserver.WriteText(w, http.StatusInternalServerError, "internal server error")
 		return
 	}

@@ -62,7 +62,7 @@ func (a *Adapter) login(w http.ResponseWriter, r *http.Request) {
 	result, err := a.tokens.InternalToken(r.Context(), a.opts.ClientID, form, ip)
 	if err != nil {
 		if classifyGrantError(err) == grantServerFault {
-			log.Error("login failed", zap.Error(err))
+			httpserver.LogFailure(log, "login failed", err)
 			writeServerError(w, "login")
 			return
 		}
@@ -92,7 +92,7 @@ func (a *Adapter) writeSession(w http.ResponseWriter, r *http.Request, result *o
 		a.cookie.set(w, result.RefreshToken, now)
 	}
 	if err != nil {
-		log.Error("read user after grant", zap.String("user_id", result.Subject), zap.Error(err))
+		httpserver.LogFailure(log, "read user after grant", err, zap.String("user_id", result.Subject))
 		writeServerError(w, "session creation")
 		return nil
 	}
@@ -136,7 +136,7 @@ func (a *Adapter) refresh(w http.ResponseWriter, r *http.Request) {
 			// The cookie may still be good, so it stays.
 			log.Warn("refresh request rejected as malformed", zap.Error(err))
 		default:
-			log.Error("refresh failed", zap.Error(err))
+			httpserver.LogFailure(log, "refresh failed", err)
 			writeServerError(w, "session refresh")
 			return
 		}
@@ -179,7 +179,7 @@ func (a *Adapter) logout(w http.ResponseWriter, r *http.Request) {
 	if token := a.cookie.read(r); token != "" {
 		err := a.tokens.RevokeRefreshToken(r.Context(), a.opts.ClientID, token)
 		if err != nil && classifyGrantError(err) == grantServerFault {
-			log.Error("logout failed", zap.Error(err))
+			httpserver.LogFailure(log, "logout failed", err)
 			writeServerError(w, "logout")
 			return
 		}

@@ -1,6 +1,7 @@
 package httpserver
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,7 +10,9 @@ import (
 	"testing"
 
 	"github.com/go-chi/chi/v5"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 func TestPanicAnswers500AndLogsError(t *testing.T) {
@@ -350,4 +353,23 @@ func TestWriteJSONUnencodableValue(t *testing.T) {
 
 	assertStatus(t, resp, http.StatusInternalServerError)
 	assertBody(t, body, "internal server error")
+}
+
+// A failure caused by the client leaving is logged at Info; any other at
+// Error.
+func TestLogFailureLevels(t *testing.T) {
+	core, logs := observer.New(zap.DebugLevel)
+	log := zap.New(core)
+	LogFailure(log, "refresh failed", fmt.Errorf("storage: read: %w", context.Canceled))
+	LogFailure(log, "refresh failed", errors.New("storage: disk full"))
+	entries := logs.All()
+	if len(entries) != 2 {
+		t.Fatalf("%d entries, want 2", len(entries))
+	}
+	if entries[0].Level != zap.InfoLevel || entries[0].Message != "refresh failed: request canceled" {
+		t.Errorf("canceled: %v %q, want info", entries[0].Level, entries[0].Message)
+	}
+	if entries[1].Level != zap.ErrorLevel || entries[1].Message != "refresh failed" {
+		t.Errorf("other failure: %v %q, want error", entries[1].Level, entries[1].Message)
+	}
 }

@@ -1,9 +1,12 @@
 package httpserver
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
+
+	"go.uber.org/zap"
 )
 
 // WriteText writes msg as a text/plain response with the given status.
@@ -37,4 +40,16 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 func IsBodyTooLarge(err error) bool {
 	var maxBytesErr *http.MaxBytesError
 	return errors.As(err, &maxBytesErr)
+}
+
+// LogFailure logs a failed request at Error with err, or at Info when err
+// comes from the request's context being canceled: the client closed the
+// connection, or the server is shutting down, and no fault needs attention.
+func LogFailure(log *zap.Logger, msg string, err error, fields ...zap.Field) {
+	fields = append(fields, zap.Error(err))
+	if errors.Is(err, context.Canceled) {
+		log.Info(msg+": request canceled", fields...)
+		return
+	}
+	log.Error(msg, fields...)
 }
