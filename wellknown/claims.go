@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -34,11 +35,22 @@ type claims struct {
 }
 
 type claimDoc struct {
-	ID        string    `bson:"_id"`
-	Owner     string    `bson:"owner"`
+	ID    string `bson:"_id"`
+	Owner string `bson:"owner"`
+	// Gen is a random value set when the claim is taken. It distinguishes
+	// one taking of the claim from the next under the same _id.
+	Gen       string    `bson:"gen,omitempty"`
 	CreatedAt time.Time `bson:"createdAt"`
 	ExpiresAt time.Time `bson:"expiresAt"`
 }
+
+// releasedPrefix starts the _id of a tombstone: the right to delete one
+// taking of an expired claim.
+const releasedPrefix = "released:"
+
+// tombstoneTTL is how long a tombstone outlives its creation, far longer
+// than a caller that read the claim can take to delete it.
+const tombstoneTTL = time.Hour
 
 func newClaims(store *storage.Store) (*claims, error) {
 	owner, err := secrets.Generate()
@@ -49,10 +61,13 @@ func newClaims(store *storage.Store) (*claims, error) {
 }
 
 // claim reports whether this instance took the claim id. A claim that
-// expired is deleted, by _id and owner so that only that holder's document
-// goes, and taken again.
+// expired is freed (see free) and taken again.
 func (c *claims) claim(ctx context.Context, id string, now time.Time, ttl time.Duration) (bool, error) {
-	doc := claimDoc{ID: id, Owner: c.owner, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	gen, err := secrets.Generate()
+	if err != nil {
+		return false, fmt.Errorf("generate claim id: %w", err)
+	}
+	doc := claimDoc{ID: id, Owner: c.owner, Gen: gen, CreatedAt: now, ExpiresAt: now.Add(ttl)}
 	for attempt := 0; attempt < 2; attempt++ {
 		_, err := c.coll.InsertOne(ctx, doc)
 		if err == nil {
@@ -73,19 +88,56 @@ func (c *claims) claim(ctx context.Context, id string, now time.Time, ttl time.D
 		if now.Before(held.ExpiresAt) {
 			return false, nil
 		}
-		filter := bson.D{{Key: "_id", Value: id}, {Key: "owner", Value: held.Owner}}
-		if _, err := c.coll.DeleteOne(ctx, filter); err != nil {
-			return false, fmt.Errorf("delete expired claim %s: %w", id, err)
+		if err := c.free(ctx, held, now); err != nil {
+			return false, err
 		}
 	}
 	return false, nil
 }
 
-// deleteExpired removes claims whose expiry has passed.
+// free deletes the taking of a claim that the caller read. On the embedded
+// engine a delete filtered beyond _id reads the matching documents first and
+// then deletes their _ids, whatever was written under them meanwhile. So the
+// caller first inserts a tombstone named after the taking's Gen, and of
+// concurrent callers only the one whose insert succeeds deletes. While that
+// taking exists no one can take the claim again, so the delete by _id
+// removes it and never a later one.
+func (c *claims) free(ctx context.Context, held claimDoc, now time.Time) error {
+	tombstone := claimDoc{ID: releasedPrefix + held.ID + "/" + held.Gen, Owner: c.owner,
+		CreatedAt: now, ExpiresAt: now.Add(tombstoneTTL)}
+	if _, err := c.coll.InsertOne(ctx, tombstone); err != nil {
+		if mongo.IsDuplicateKeyError(err) {
+			return nil
+		}
+		return fmt.Errorf("free claim %s: %w", held.ID, err)
+	}
+	if _, err := c.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: held.ID}}); err != nil {
+		return fmt.Errorf("delete expired claim %s: %w", held.ID, err)
+	}
+	return nil
+}
+
+// deleteExpired removes claims and tombstones whose expiry has passed.
 func (c *claims) deleteExpired(ctx context.Context, now time.Time) error {
-	filter := bson.D{{Key: "expiresAt", Value: bson.D{{Key: "$lt", Value: now}}}}
-	if _, err := c.coll.DeleteMany(ctx, filter); err != nil {
-		return fmt.Errorf("wellknown: delete expired claims: %w", err)
+	cur, err := c.coll.Find(ctx, bson.D{{Key: "expiresAt", Value: bson.D{{Key: "$lt", Value: now}}}})
+	if err != nil {
+		return fmt.Errorf("wellknown: read expired claims: %w", err)
+	}
+	var expired []claimDoc
+	if err := cur.All(ctx, &expired); err != nil {
+		return fmt.Errorf("wellknown: read expired claims: %w", err)
+	}
+	for _, doc := range expired {
+		if strings.HasPrefix(doc.ID, releasedPrefix) {
+			// A tombstone is never written again under its _id.
+			if _, err := c.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: doc.ID}}); err != nil {
+				return fmt.Errorf("wellknown: delete tombstone: %w", err)
+			}
+			continue
+		}
+		if err := c.free(ctx, doc, now); err != nil {
+			return fmt.Errorf("wellknown: %w", err)
+		}
 	}
 	return nil
 }

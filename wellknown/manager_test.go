@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -325,6 +326,54 @@ func TestClaimExpiresForCrashedHolder(t *testing.T) {
 	}
 	if won, err := holder.claim(ctx, "x", now.Add(time.Minute), time.Minute); err != nil || won {
 		t.Fatalf("old holder claims again: won=%v err=%v, want lost", won, err)
+	}
+}
+
+// Of instances that find one expired claim at once, exactly one takes it,
+// and removing expired claims leaves the new taking in place.
+func TestExpiredClaimTakenOnce(t *testing.T) {
+	e := newTestEnv(t)
+	ctx := context.Background()
+	now := e.clock.Now()
+	crashed, err := newClaims(e.store)
+	if err != nil {
+		t.Fatalf("newClaims: %v", err)
+	}
+	if won, err := crashed.claim(ctx, "y", now, time.Minute); err != nil || !won {
+		t.Fatalf("first claim: won=%v err=%v", won, err)
+	}
+
+	later := now.Add(2 * time.Minute)
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := newClaims(e.store)
+			if err != nil {
+				t.Errorf("newClaims: %v", err)
+				return
+			}
+			won, err := c.claim(ctx, "y", later, time.Hour)
+			if err != nil {
+				t.Errorf("claim: %v", err)
+				return
+			}
+			if won {
+				wins.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("instances that took the expired claim = %d, want 1", wins.Load())
+	}
+	if err := crashed.deleteExpired(ctx, later.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if won, err := crashed.claim(ctx, "y", later.Add(time.Minute), time.Minute); err != nil || won {
+		t.Errorf("claim after removing expired claims: won=%v err=%v, want lost", won, err)
 	}
 }
 
