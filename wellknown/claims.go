@@ -65,7 +65,7 @@ func newClaims(store *storage.Store) (*claims, error) {
 func (c *claims) claim(ctx context.Context, id string, now time.Time, ttl time.Duration) (bool, error) {
 	gen, err := secrets.Generate()
 	if err != nil {
-		return false, fmt.Errorf("generate claim id: %w", err)
+		return false, fmt.Errorf("generate the generation of claim %s: %w", id, err)
 	}
 	doc := claimDoc{ID: id, Owner: c.owner, Gen: gen, CreatedAt: now, ExpiresAt: now.Add(ttl)}
 	for attempt := 0; attempt < 2; attempt++ {
