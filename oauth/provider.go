@@ -160,6 +160,12 @@ func (c *Config) applyDefaults() error {
 	return nil
 }
 
+// Migrate brings token data stored by older builds into the current layout.
+// Run it at start, before the token endpoint serves requests.
+func (p *Provider) Migrate(ctx context.Context) error {
+	return p.tokens.migrateUsedMarkers(ctx)
+}
+
 // Mount adds the token, introspection, revocation and userinfo endpoints.
 func (p *Provider) Mount(r chi.Router) {
 	r.Post("/oauth2/token", p.serveToken)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // A rotation that fails on the successor's insert returns an error to the
@@ -37,4 +39,41 @@ func TestRefreshAfterFailedRotation(t *testing.T) {
 		t.Errorf("refresh after the failed rotation: %d %s, want 200", retry.status, retry.raw)
 	}
 	wantActive(t, e.introspect("web", "s3cret", first.str("access_token")))
+}
+
+// A token rotated out by an older build, whose used marker sits in the old
+// collection, stays spent after the migration, and the old collection is
+// dropped.
+func TestMigrateLegacyUsedMarkers(t *testing.T) {
+	e, _ := newRefreshEnv(t)
+	c := context.Background()
+	first := e.login(t, "openid offline_access")
+	token := first.str("refresh_token")
+	presented, err := e.p.tokens.getRefresh(c, e.p.hmac.Signature(token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy := e.store.Database().Collection(collLegacyUsedMarkers)
+	if _, err := legacy.InsertOne(c, usedMarker{Signature: presented.Signature, GrantID: presented.GrantID,
+		UsedAt: e.clock.Now(), ExpiresAt: presented.ExpiresAt}); err != nil {
+		t.Fatal(err)
+	}
+
+	for run := 1; run <= 2; run++ { // a second run finds nothing to do
+		if err := e.p.Migrate(c); err != nil {
+			t.Fatalf("migration run %d: %v", run, err)
+		}
+	}
+	names, err := e.store.Database().ListCollectionNames(c, bson.D{{Key: "name", Value: collLegacyUsedMarkers}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) != 0 {
+		t.Errorf("legacy collection still exists: %v", names)
+	}
+	replay := e.refreshGrant("web", "s3cret", token, nil)
+	if replay.status != http.StatusBadRequest {
+		t.Errorf("refresh with the migrated spent token: %d %s, want 400", replay.status, replay.raw)
+	}
+	wantInactive(t, e.introspect("web", "s3cret", first.str("access_token")))
 }

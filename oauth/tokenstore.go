@@ -218,6 +218,40 @@ func (t *tokenStore) unspend(ctx context.Context, signature, rotation string) {
 	}
 }
 
+// collLegacyUsedMarkers is where builds before one-insert rotation kept the
+// used markers, under the bare token signature.
+const collLegacyUsedMarkers = "oauth_used_refresh_tokens"
+
+// migrateUsedMarkers copies the used markers of older builds into the refresh
+// token collection under their current _id, so a token rotated out before an
+// upgrade stays spent, and then drops the old collection. Markers already
+// copied are skipped, so a migration interrupted by a crash runs again.
+func (t *tokenStore) migrateUsedMarkers(ctx context.Context) error {
+	legacy := t.refresh.Database().Collection(collLegacyUsedMarkers)
+	cur, err := legacy.Find(ctx, bson.D{})
+	if err != nil {
+		return storageError("read legacy used markers", err)
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var m usedMarker
+		if err := cur.Decode(&m); err != nil {
+			return storageError("decode legacy used marker", err)
+		}
+		m.Signature = usedID(m.Signature)
+		if _, err := t.refresh.InsertOne(ctx, m); err != nil && !mongo.IsDuplicateKeyError(err) {
+			return storageError("copy legacy used marker", err)
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return storageError("read legacy used markers", err)
+	}
+	if err := legacy.Drop(ctx); err != nil {
+		return storageError("drop legacy used markers", err)
+	}
+	return nil
+}
+
 func (t *tokenStore) isUsed(ctx context.Context, signature string) (bool, error) {
 	var m usedMarker
 	err := findByID(ctx, t.refresh, usedID(signature), &m, "read used refresh token")

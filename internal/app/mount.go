@@ -93,7 +93,7 @@ func (a *App) mount() error {
 		return err
 	}
 
-	a.startup = append(a.startup, keys.Init, averosAdapter.EnsureClient)
+	a.startup = append(a.startup, provider.Migrate, keys.Init, averosAdapter.EnsureClient)
 	a.background = append(a.background, keys.Run)
 
 	r := a.server.Router()
