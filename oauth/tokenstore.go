@@ -218,8 +218,8 @@ func (t *tokenStore) unspend(ctx context.Context, signature, rotation string) {
 	}
 }
 
-// collLegacyUsedMarkers is where builds before one-insert rotation kept the
-// used markers, under the bare token signature.
+// collLegacyUsedMarkers is the collection in which builds before one-insert
+// rotation kept the used markers, under the bare token signature.
 const collLegacyUsedMarkers = "oauth_used_refresh_tokens"
 
 // migrateUsedMarkers copies the used markers of older builds into the refresh
