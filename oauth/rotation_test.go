@@ -9,27 +9,35 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
+// loginAndReadRefresh logs in on a new environment and returns the response
+// and the stored document of its refresh token.
+func loginAndReadRefresh(t *testing.T) (*testEnv, response, *refreshDoc) {
+	t.Helper()
+	e, _ := newRefreshEnv(t)
+	first := e.login(t, "openid offline_access")
+	presented, err := e.p.tokens.getRefresh(context.Background(), e.p.hmac.Signature(first.str("refresh_token")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, first, presented
+}
+
 // A rotation that fails on the successor's insert returns an error to the
 // client, which has no new refresh token and retries with the one it has.
 // The retry must not count as a replay, so the failed rotation takes its
 // used marker back. The test makes the second insert fail with a duplicate
 // _id, because that is the only failure it can cause on demand.
 func TestRefreshAfterFailedRotation(t *testing.T) {
-	e, _ := newRefreshEnv(t)
+	e, first, presented := loginAndReadRefresh(t)
 	c := context.Background()
-	first := e.login(t, "openid offline_access")
 	token := first.str("refresh_token")
-	presented, err := e.p.tokens.getRefresh(c, e.p.hmac.Signature(token))
-	if err != nil {
-		t.Fatal(err)
-	}
 	duplicate := *presented
 	duplicate.Signature = "duplicate"
 	if err := e.p.tokens.createRefresh(c, &duplicate); err != nil {
 		t.Fatal(err)
 	}
 
-	err = e.p.tokens.rotate(c, presented, &duplicate, e.clock.Now())
+	err := e.p.tokens.rotate(c, presented, &duplicate, e.clock.Now())
 	if err == nil || errors.Is(err, errAlreadyUsed) {
 		t.Fatalf("rotate with a duplicate successor: err = %v, want a storage error", err)
 	}
@@ -45,14 +53,9 @@ func TestRefreshAfterFailedRotation(t *testing.T) {
 // collection, stays spent after the migration, and the old collection is
 // dropped.
 func TestMigrateLegacyUsedMarkers(t *testing.T) {
-	e, _ := newRefreshEnv(t)
+	e, first, presented := loginAndReadRefresh(t)
 	c := context.Background()
-	first := e.login(t, "openid offline_access")
 	token := first.str("refresh_token")
-	presented, err := e.p.tokens.getRefresh(c, e.p.hmac.Signature(token))
-	if err != nil {
-		t.Fatal(err)
-	}
 	legacy := e.store.Database().Collection(collLegacyUsedMarkers)
 	if _, err := legacy.InsertOne(c, usedMarker{Signature: presented.Signature, GrantID: presented.GrantID,
 		UsedAt: e.clock.Now(), ExpiresAt: presented.ExpiresAt}); err != nil {

@@ -114,15 +114,25 @@ func benchName(p Params) string {
 	return fmt.Sprintf("m=%d,t=%d,p=%d", p.MemoryKiB, p.Iterations, p.Parallelism)
 }
 
+// benchHasher returns a hasher with parameters p and a hash of "Benchmark1".
+func benchHasher(b *testing.B, p Params) (*Hasher, string) {
+	b.Helper()
+	h, err := NewHasher(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	hash, err := h.Hash("Benchmark1")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return h, hash
+}
+
 // BenchmarkVerify measures one verification on one goroutine.
 func BenchmarkVerify(b *testing.B) {
 	for _, p := range owaspConfigs {
 		b.Run(benchName(p), func(b *testing.B) {
-			h, err := NewHasher(p)
-			if err != nil {
-				b.Fatal(err)
-			}
-			hash, _ := h.Hash("Benchmark1")
+			h, hash := benchHasher(b, p)
 			for b.Loop() {
 				if err := h.Verify(hash, "Benchmark1"); err != nil {
 					b.Fatal(err)
@@ -137,11 +147,7 @@ func BenchmarkVerify(b *testing.B) {
 func BenchmarkVerifyParallel(b *testing.B) {
 	for _, p := range owaspConfigs {
 		b.Run(benchName(p), func(b *testing.B) {
-			h, err := NewHasher(p)
-			if err != nil {
-				b.Fatal(err)
-			}
-			hash, _ := h.Hash("Benchmark1")
+			h, hash := benchHasher(b, p)
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
