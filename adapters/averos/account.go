@@ -52,7 +52,7 @@ func (a *Adapter) verifyAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		log.Error("consume verification token", zap.Error(err))
+		httpserver.LogFailure(log, "consume verification token", err)
 		writeServerError(w, "verification")
 		return
 	}
@@ -65,7 +65,7 @@ func (a *Adapter) verifyAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		log.Error("mark account verified", zap.String("user_id", stored.UserID), zap.Error(err))
+		httpserver.LogFailure(log, "mark account verified", err, zap.String("user_id", stored.UserID))
 		writeServerError(w, "verification")
 		return
 	}
@@ -111,7 +111,7 @@ func (a *Adapter) sendResetLink(ctx context.Context, email string, log *zap.Logg
 		return
 	}
 	if err != nil {
-		log.Error("password reset: read user", zap.Error(err))
+		httpserver.LogFailure(log, "password reset: read user", err)
 		return
 	}
 	log = log.With(zap.String("user_id", user.ID))
@@ -121,7 +121,7 @@ func (a *Adapter) sendResetLink(ctx context.Context, email string, log *zap.Logg
 	}
 	n, err := a.oneTime.outstanding(ctx, kindResetPassword, user.ID)
 	if err != nil {
-		log.Error("password reset: count outstanding links", zap.Error(err))
+		httpserver.LogFailure(log, "password reset: count outstanding links", err)
 		return
 	}
 	if n >= maxOutstandingResets {
@@ -129,7 +129,7 @@ func (a *Adapter) sendResetLink(ctx context.Context, email string, log *zap.Logg
 		return
 	}
 	if err := a.sendOneTimeLink(ctx, kindResetPassword, user); err != nil {
-		log.Error("send password reset email", zap.Error(err))
+		httpserver.LogFailure(log, "send password reset email", err)
 	}
 }
 
@@ -159,7 +159,7 @@ func (a *Adapter) resetPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		log.Error("read reset token", zap.Error(err))
+		httpserver.LogFailure(log, "read reset token", err)
 		writeServerError(w, "password reset")
 		return
 	}
@@ -170,7 +170,7 @@ func (a *Adapter) resetPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		log.Error("password reset: read user", zap.Error(err))
+		httpserver.LogFailure(log, "password reset: read user", err)
 		writeServerError(w, "password reset")
 		return
 	}
@@ -183,7 +183,7 @@ func (a *Adapter) resetPassword(w http.ResponseWriter, r *http.Request) {
 		writeCode(w, codeInvalid)
 		return
 	} else if err != nil {
-		log.Error("consume reset token", zap.Error(err))
+		httpserver.LogFailure(log, "consume reset token", err)
 		writeServerError(w, "password reset")
 		return
 	}
@@ -193,7 +193,7 @@ func (a *Adapter) resetPassword(w http.ResponseWriter, r *http.Request) {
 			httpserver.WriteText(w, http.StatusBadRequest, invalid.Error())
 			return
 		}
-		log.Error("password reset", zap.Error(err))
+		httpserver.LogFailure(log, "password reset", err)
 		httpserver.WriteText(w, http.StatusInternalServerError,
 			"password reset failed because of a server error; request a new link")
 		return

@@ -104,7 +104,7 @@ func (a *Adapter) register(w http.ResponseWriter, r *http.Request) {
 		httpserver.WriteText(w, http.StatusConflict, "userName is already taken")
 		return
 	case err != nil:
-		log.Error("register user", zap.Error(err))
+		httpserver.LogFailure(log, "register user", err)
 		writeServerError(w, "registration")
 		return
 	}
@@ -113,7 +113,7 @@ func (a *Adapter) register(w http.ResponseWriter, r *http.Request) {
 	if err := a.sendOneTimeLink(r.Context(), kindVerifyAccount, user); err != nil {
 		// TODO: the Averos client has no way to ask for a new verification
 		// email, so this user verifies only through a password reset.
-		log.Error("send verification email", zap.String("user_id", user.ID), zap.Error(err))
+		httpserver.LogFailure(log, "send verification email", err, zap.String("user_id", user.ID))
 	}
 	httpserver.WriteJSON(w, http.StatusCreated, newUserView(user, a.now()))
 }

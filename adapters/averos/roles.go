@@ -58,7 +58,7 @@ func (a *Adapter) bearerUser(w http.ResponseWriter, r *http.Request) (*storage.U
 		unauthorized(w, "invalid_token", "invalid or expired access token")
 		return nil, false
 	case err != nil:
-		log.Error("validate access token", zap.Error(err))
+		httpserver.LogFailure(log, "validate access token", err)
 		writeServerError(w, "token validation")
 		return nil, false
 	}
@@ -74,7 +74,7 @@ func (a *Adapter) bearerUser(w http.ResponseWriter, r *http.Request) (*storage.U
 		return nil, false
 	}
 	if err != nil {
-		log.Error("read user of access token", zap.String("user_id", token.Subject), zap.Error(err))
+		httpserver.LogFailure(log, "read user of access token", err, zap.String("user_id", token.Subject))
 		writeServerError(w, "user lookup")
 		return nil, false
 	}
