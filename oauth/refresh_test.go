@@ -223,9 +223,9 @@ func TestRevokeFamilyAfterClientLeft(t *testing.T) {
 		Subject: "u1", ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	gone, cancel := context.WithCancel(context.Background())
+	closed, cancel := context.WithCancel(context.Background())
 	cancel()
-	e.p.revokeFamily(gone, "family", "test")
+	e.p.revokeFamily(closed, "family", "test")
 	if _, err := e.p.tokens.getGrant(context.Background(), "family"); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("grant after revocation: err = %v, want ErrNotFound", err)
 	}

@@ -719,6 +719,7 @@ func TestLockoutConcurrentFailuresThenSuccess(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+
 	if got, _ := s.Lockout.Failures(c, "u", limit); got != n {
 		t.Fatalf("failures = %d, want %d", got, n)
 	}
@@ -729,6 +730,7 @@ func TestLockoutConcurrentFailuresThenSuccess(t *testing.T) {
 	if marks != 1 {
 		t.Errorf("failure marks = %d, want 1", marks)
 	}
+
 	a, err := s.Lockout.Begin(c, "u", limit, time.Hour)
 	if err != nil {
 		t.Fatal(err)

@@ -102,17 +102,17 @@ func (c *claims) claim(ctx context.Context, id string, now time.Time, ttl time.D
 // concurrent callers only the one whose insert succeeds deletes. While that
 // taking exists no one can take the claim again, so the delete by _id
 // removes it and never a later one.
-func (c *claims) free(ctx context.Context, held claimDoc, now time.Time) error {
-	tombstone := claimDoc{ID: releasedPrefix + held.ID + "/" + held.Gen, Owner: c.owner,
+func (c *claims) free(ctx context.Context, expired claimDoc, now time.Time) error {
+	tombstone := claimDoc{ID: releasedPrefix + expired.ID + "/" + expired.Gen, Owner: c.owner,
 		CreatedAt: now, ExpiresAt: now.Add(tombstoneTTL)}
 	if _, err := c.coll.InsertOne(ctx, tombstone); err != nil {
 		if mongo.IsDuplicateKeyError(err) {
 			return nil
 		}
-		return fmt.Errorf("free claim %s: %w", held.ID, err)
+		return fmt.Errorf("free claim %s: %w", expired.ID, err)
 	}
-	if _, err := c.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: held.ID}}); err != nil {
-		return fmt.Errorf("delete expired claim %s: %w", held.ID, err)
+	if _, err := c.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: expired.ID}}); err != nil {
+		return fmt.Errorf("delete expired claim %s: %w", expired.ID, err)
 	}
 	return nil
 }
