@@ -125,15 +125,9 @@ func (c *claims) read(ctx context.Context, kind, key string) (*claim, error) {
 }
 
 // release frees key if owner holds it; releasing a claim held by someone
-// else, or no claim, does nothing.
-//
-// A delete filtered on the owner would not be conditional on the embedded
-// engine: it reads the matching claim, then deletes its _id, even if another
-// owner has taken the value meanwhile. So release reads the claim by _id
-// and inserts a tombstone named after the claim's Gen. Of concurrent
-// releases of that claim, only the one whose insert succeeds deletes it.
-// While the claim exists no one else can take the value, so the delete by
-// _id removes that claim and never a later one.
+// else, or no claim, does nothing. A delete filtered on the owner would not
+// be conditional on the embedded engine, so release reads the claim by _id
+// and deletes it through a tombstone named after its Gen (see DeleteOnce).
 func (c *claims) release(ctx context.Context, kind, key, owner string) error {
 	current, err := c.read(ctx, kind, key)
 	if errors.Is(err, ErrNotFound) {
@@ -149,12 +143,6 @@ func (c *claims) release(ctx context.Context, kind, key, owner string) error {
 	expires := now.Add(releaseTombstoneTTL)
 	tombstone := claim{ID: "released:" + current.ID + "/" + current.Gen, Owner: owner, CreatedAt: now,
 		ExpiresAt: &expires}
-	if _, err := c.coll.InsertOne(ctx, tombstone); err != nil {
-		if isDuplicateKey(err) {
-			return nil
-		}
-		return wrap("release claim "+kind, err)
-	}
-	_, err = c.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: current.ID}})
-	return wrap("release claim "+kind, err)
+	_, err = DeleteOnce(ctx, c.coll, current.ID, tombstone)
+	return err
 }

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	cryptorand "crypto/rand"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -180,8 +181,7 @@ func (l *Lockout) Begin(ctx context.Context, userID string, limit int, period ti
 // take inserts the slot with id for an evaluation that starts now. It
 // returns false when another evaluation or a failure already has the slot.
 func (l *Lockout) take(ctx context.Context, id, userID string, now time.Time) (inserted bool, err error) {
-	gen := strconv.FormatUint(rand.Uint64(), 36) + strconv.FormatUint(rand.Uint64(), 36)
-	_, err = l.coll.InsertOne(ctx, failureSlot{ID: id, Kind: kindSlot, UserID: userID, Gen: gen,
+	_, err = l.coll.InsertOne(ctx, failureSlot{ID: id, Kind: kindSlot, UserID: userID, Gen: cryptorand.Text(),
 		At: now, ExpiresAt: now.Add(inFlightTTL)})
 	switch {
 	case err == nil:
@@ -193,27 +193,14 @@ func (l *Lockout) take(ctx context.Context, id, userID string, now time.Time) (i
 	}
 }
 
-// free deletes the occupation of a slot that the caller read. On the embedded
-// engine a delete is not conditional: it evaluates a filter beyond _id
-// first and then removes whatever has the _id. So the caller first inserts a
-// tombstone named after the occupation's Gen, and of concurrent callers
-// (Begin, Succeeded, the sweep) only the one whose insert succeeds deletes.
-// While the occupation exists no one can take the slot again, so the delete
-// by _id removes that occupation and never a later one. It returns false
-// when another caller frees the occupation.
+// free deletes the occupation of a slot that the caller read, through a
+// tombstone named after its Gen (see DeleteOnce), so that of concurrent
+// callers (Begin, Succeeded, the sweep) exactly one deletes it and never a
+// later occupation. It returns false when another caller frees it.
 func (l *Lockout) free(ctx context.Context, slot failureSlot, now time.Time) (bool, error) {
 	tombstone := failureSlot{ID: "free/" + slot.ID + "/" + slot.Gen, Kind: kindFree, UserID: slot.UserID,
 		At: now, ExpiresAt: now.Add(tombstoneTTL)}
-	if _, err := l.coll.InsertOne(ctx, tombstone); err != nil {
-		if isDuplicateKey(err) {
-			return false, nil
-		}
-		return false, wrap("free lockout slot", err)
-	}
-	if _, err := l.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: slot.ID}}); err != nil {
-		return false, wrap("free lockout slot", err)
-	}
-	return true, nil
+	return DeleteOnce(ctx, l.coll, slot.ID, tombstone)
 }
 
 // readSlot reads one slot by id. It returns exists false when there is no

@@ -95,24 +95,14 @@ func (c *claims) claim(ctx context.Context, id string, now time.Time, ttl time.D
 	return false, nil
 }
 
-// free deletes the taking of a claim that the caller read. On the embedded
-// engine a delete filtered beyond _id reads the matching documents first and
-// then deletes their _ids, whatever was written under them meanwhile. So the
-// caller first inserts a tombstone named after the taking's Gen, and of
-// concurrent callers only the one whose insert succeeds deletes. While that
-// taking exists no one can take the claim again, so the delete by _id
-// removes it and never a later one.
+// free deletes the taking of a claim that the caller read, through a
+// tombstone named after its Gen (see storage.DeleteOnce), so that of
+// concurrent callers exactly one deletes it and never a later taking.
 func (c *claims) free(ctx context.Context, expired claimDoc, now time.Time) error {
 	tombstone := claimDoc{ID: releasedPrefix + expired.ID + "/" + expired.Gen, Owner: c.owner,
 		CreatedAt: now, ExpiresAt: now.Add(tombstoneTTL)}
-	if _, err := c.coll.InsertOne(ctx, tombstone); err != nil {
-		if mongo.IsDuplicateKeyError(err) {
-			return nil
-		}
-		return fmt.Errorf("free claim %s: %w", expired.ID, err)
-	}
-	if _, err := c.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: expired.ID}}); err != nil {
-		return fmt.Errorf("delete expired claim %s: %w", expired.ID, err)
+	if _, err := storage.DeleteOnce(ctx, c.coll, expired.ID, tombstone); err != nil {
+		return fmt.Errorf("free expired claim %s: %w", expired.ID, err)
 	}
 	return nil
 }
