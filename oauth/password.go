@@ -147,14 +147,8 @@ var errPasswordChanged = errors.New("password changed meanwhile")
 // recordLogin stores the time and address of a successful password grant.
 func (p *Provider) recordLogin(ctx context.Context, sess *session, now time.Time) {
 	if err := p.store.Users.RecordLogin(ctx, sess.user.ID, now, sess.remoteIP); err != nil {
-		log := httpserver.LoggerFrom(ctx)
-		fields := []zap.Field{zap.String("user_id", sess.user.ID), zap.Error(err)}
-		if errors.Is(err, context.Canceled) {
-			// The client closed the connection; its login response is lost too.
-			log.Info("record login canceled", fields...)
-			return
-		}
-		log.Error("record login failed", fields...)
+		httpserver.LogFailure(httpserver.LoggerFrom(ctx), "record login failed", err,
+			zap.String("user_id", sess.user.ID))
 	}
 }
 
