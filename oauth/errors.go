@@ -9,6 +9,7 @@ import (
 	"github.com/ory/fosite"
 	"go.uber.org/zap"
 
+	"github.com/averos/averos-auth/internal/httpserver"
 	"github.com/averos/averos-auth/storage"
 )
 
@@ -29,9 +30,6 @@ type oauthError struct {
 	description string
 	// serverFault is true for server_error and temporarily_unavailable.
 	serverFault bool
-	// canceled is true when the request's context ended first: the client
-	// closed the connection, or the server is shutting down.
-	canceled bool
 }
 
 // classify turns err into the response to send. A fosite error keeps its code,
@@ -47,11 +45,7 @@ func classify(err error) oauthError {
 		}
 		return oauthError{status: rfc.CodeField, code: rfc.ErrorField, description: description}
 	}
-	if errors.Is(err, context.Canceled) {
-		return oauthError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable",
-			description: "The server is temporarily unable to handle the request.", canceled: true}
-	}
-	if storage.IsUnavailable(err) {
+	if errors.Is(err, context.Canceled) || storage.IsUnavailable(err) {
 		return oauthError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable",
 			description: "The server is temporarily unable to handle the request.", serverFault: true}
 	}
@@ -64,12 +58,11 @@ func classify(err error) oauthError {
 // mistakes at Debug.
 func writeError(w http.ResponseWriter, log *zap.Logger, msg string, err error, fields ...zap.Field) {
 	e := classify(err)
-	switch {
-	case e.canceled:
-		log.Info(msg+": request canceled", append(fields, zap.Error(err))...)
-	case e.serverFault:
-		log.Error(msg, append(fields, zap.Error(err))...)
-	default:
+	if e.serverFault {
+		// A canceled request is logged at Info: the client closed the
+		// connection, or the server is shutting down.
+		httpserver.LogFailure(log, msg, err, fields...)
+	} else {
 		log.Debug(msg, append(fields, zap.String("error_code", e.code), zap.Error(err))...)
 	}
 	if e.status == http.StatusUnauthorized {
