@@ -11,7 +11,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/averos/averos-auth/storage"
-	"github.com/averos/averos-auth/storage/storagetest"
 )
 
 // addOtherUsersSlots inserts n unexpired failure slots of other users. The
@@ -39,10 +38,7 @@ func addOtherUsersSlots(t *testing.T, s *storage.Store, n int, expires time.Time
 // embedded engine deletes by _id the documents that the sweep read as
 // expired, and such a slot may contain a new failure by then.
 func TestLockoutSweepKeepsNewFailures(t *testing.T) {
-	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	var clock atomic.Pointer[time.Time]
-	clock.Store(&start)
-	s := storagetest.New(t, storagetest.Options{Now: func() time.Time { return *clock.Load() }})
+	s, clock, start := newClockedStore(t)
 	c := ctx(t)
 	const limit, period = 3, 15 * time.Minute
 
@@ -97,10 +93,7 @@ func TestLockoutSweepKeepsNewFailures(t *testing.T) {
 // a Begin that scanned before another freed and took the slot delete the
 // slot just taken, so both evaluated a password.
 func TestLockoutExpiredSlotTakenTwice(t *testing.T) {
-	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	var clock atomic.Pointer[time.Time]
-	clock.Store(&start)
-	s := storagetest.New(t, storagetest.Options{Now: func() time.Time { return *clock.Load() }})
+	s, clock, start := newClockedStore(t)
 	c := ctx(t)
 	const limit, period = 1, 15 * time.Minute
 	addOtherUsersSlots(t, s, 5000, start.Add(24*time.Hour))

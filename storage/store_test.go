@@ -341,10 +341,7 @@ func TestClientLifecycle(t *testing.T) {
 }
 
 func TestSigningKeysAndSweep(t *testing.T) {
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	var clock atomic.Pointer[time.Time]
-	clock.Store(&now)
-	s := storagetest.New(t, storagetest.Options{Now: func() time.Time { return *clock.Load() }})
+	s, clock, now := newClockedStore(t)
 	c := ctx(t)
 	for i, kid := range []string{"k1", "k2"} {
 		k := &storage.SigningKey{ID: kid, Algorithm: "RS256", PublicJWK: []byte("{}"),
@@ -386,10 +383,7 @@ func TestSigningKeysAndSweep(t *testing.T) {
 }
 
 func TestLockoutSequential(t *testing.T) {
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	var clock atomic.Pointer[time.Time]
-	clock.Store(&now)
-	s := storagetest.New(t, storagetest.Options{Now: func() time.Time { return *clock.Load() }})
+	s, clock, now := newClockedStore(t)
 	c := ctx(t)
 	const limit = 3
 	for i := 1; i <= limit; i++ {
@@ -572,10 +566,7 @@ func TestLockoutConcurrentSuccesses(t *testing.T) {
 // A slot left by an evaluation that never finished blocks only until it
 // expires, and a success clears failures but not such slots.
 func TestLockoutUnfinishedSlotExpires(t *testing.T) {
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	var clock atomic.Pointer[time.Time]
-	clock.Store(&now)
-	s := storagetest.New(t, storagetest.Options{Now: func() time.Time { return *clock.Load() }})
+	s, clock, now := newClockedStore(t)
 	c := ctx(t)
 	const limit = 2
 	if _, err := s.Lockout.Begin(c, "u", limit, time.Hour); err != nil { // never finished
@@ -608,10 +599,7 @@ func TestLockoutUnfinishedSlotExpires(t *testing.T) {
 // first free one, and the failure mark outlives every failure it covers,
 // across a sweep.
 func TestLockoutSuccessClearsFailuresAfterExpiry(t *testing.T) {
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	var clock atomic.Pointer[time.Time]
-	clock.Store(&now)
-	s := storagetest.New(t, storagetest.Options{Now: func() time.Time { return *clock.Load() }})
+	s, clock, now := newClockedStore(t)
 	c := ctx(t)
 	const limit, period = 3, time.Hour
 	fail := func(at time.Time) {
@@ -747,10 +735,7 @@ func TestLockoutConcurrentFailuresThenSuccess(t *testing.T) {
 // (concurrent upserts on the embedded engine can leave the earlier one),
 // and removes tombstones once they expire.
 func TestLockoutSweepKeepsMarkOfLiveFailure(t *testing.T) {
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	var clock atomic.Pointer[time.Time]
-	clock.Store(&now)
-	s := storagetest.New(t, storagetest.Options{Now: func() time.Time { return *clock.Load() }})
+	s, clock, now := newClockedStore(t)
 	c := ctx(t)
 	const limit, period = 3, time.Hour
 	coll := s.Database().Collection("login_failures")
@@ -804,4 +789,14 @@ func TestLockoutSweepKeepsMarkOfLiveFailure(t *testing.T) {
 	if left != 0 {
 		t.Errorf("%d lockout documents after the last sweep, want 0", left)
 	}
+}
+
+// newClockedStore returns a store whose clock reads clock, which starts at
+// the returned time.
+func newClockedStore(t *testing.T) (*storage.Store, *atomic.Pointer[time.Time], time.Time) {
+	t.Helper()
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := &atomic.Pointer[time.Time]{}
+	clock.Store(&start)
+	return storagetest.New(t, storagetest.Options{Now: func() time.Time { return *clock.Load() }}), clock, start
 }
