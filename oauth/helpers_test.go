@@ -146,6 +146,8 @@ type testEnv struct {
 type envOptions struct {
 	alg    string
 	config func(*Config)
+	// hash sets the argon2id parameters; the default is cheap.
+	hash *password.Params
 }
 
 func newTestEnv(t testing.TB, opts ...envOptions) *testEnv {
@@ -162,7 +164,11 @@ func newTestEnv(t testing.TB, opts ...envOptions) *testEnv {
 	keys := newTestKeys(t, o.alg)
 	// Cheap argon2id parameters keep the tests fast; the cost parameters do
 	// not change any behaviour under test.
-	hasher, err := password.NewHasher(password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1})
+	params := password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1}
+	if o.hash != nil {
+		params = *o.hash
+	}
+	hasher, err := password.NewHasher(params)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -86,7 +86,11 @@ func (p *Provider) authenticateUser(ctx context.Context, r fosite.AccessRequeste
 		p.logLoginFailure(ctx, user, "wrong password")
 		return errBadCredentials(nil)
 	}
-	if err := attempt.Succeeded(ctx); err != nil {
+	// Freed even when the client has gone away meanwhile: a slot left taken
+	// would count against the user's next logins until it expires.
+	okCtx, cancelOK := detached(ctx)
+	defer cancelOK()
+	if err := attempt.Succeeded(okCtx); err != nil {
 		return err
 	}
 	p.upgradeHash(ctx, user, secret)

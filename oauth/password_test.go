@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -168,5 +169,38 @@ func TestPasswordGrantUpgradesHash(t *testing.T) {
 	}
 	if err := e.hasher.Verify(stored.PasswordHash, "correct horse"); err != nil {
 		t.Errorf("upgraded hash does not verify: %v", err)
+	}
+}
+
+func TestPasswordGrantCanceledLogins(t *testing.T) {
+	// A slow hash lets the client give up after the lockout slot is taken
+	// and before the password is checked.
+	e := newTestEnv(t, envOptions{hash: &password.Params{MemoryKiB: 16 * 1024, Iterations: 8, Parallelism: 1}})
+	e.addUser("ada", "correct horse")
+	e.addClient("web", "s3cret")
+
+	form := url.Values{"grant_type": {"password"}, "username": {"ada"}, "password": {"correct horse"}}
+	for i := range 5 {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.srv.URL+"/oauth2/token",
+			strings.NewReader(form.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth("web", "s3cret")
+		resp, err := http.DefaultClient.Do(req)
+		cancel()
+		if err == nil {
+			resp.Body.Close()
+			t.Fatalf("login %d finished before the client gave up; the hash is too fast for this test", i)
+		}
+		// Let the server finish the abandoned login.
+		time.Sleep(300 * time.Millisecond)
+	}
+
+	// Every slot taken by an abandoned login was freed.
+	if r := e.passwordGrant("web", "s3cret", "ada", "correct horse", ""); r.status != http.StatusOK {
+		t.Errorf("login after 5 abandoned ones: %d %s", r.status, r.raw)
 	}
 }
