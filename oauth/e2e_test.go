@@ -190,6 +190,13 @@ func TestClientCredentialsWithOAuth2Client(t *testing.T) {
 		t.Errorf("scopes %v, audience %v", at.Scopes, at.Audience)
 	}
 
+	// A grant without scopes has no scope member: RFC 6749 §3.3 allows no
+	// empty scope.
+	bare := e.post("/oauth2/token", url.Values{"grant_type": {"client_credentials"}}, basic("service", "s3cret"))
+	if _, present := bare.body["scope"]; bare.status != http.StatusOK || present {
+		t.Errorf("grant without scopes: %d %s", bare.status, bare.raw)
+	}
+
 	// Public clients cannot use the grant.
 	e.addClient("spa", "", func(c *storage.Client) { c.GrantTypes = []string{"client_credentials"} })
 	r := e.post("/oauth2/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {"spa"}}, nil)

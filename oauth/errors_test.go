@@ -22,6 +22,7 @@ func TestTokenEndpointErrors(t *testing.T) {
 	e.addClient("narrow", "s3cret", func(c *storage.Client) {
 		c.GrantTypes = []string{"client_credentials"}
 		c.Scopes = []string{"api"}
+		c.Audiences = []string{"https://api.test"}
 	})
 	form := "application/x-www-form-urlencoded"
 	password := url.Values{"grant_type": {"password"}, "username": {"ada"}, "password": {"correct horse"}}
@@ -86,6 +87,15 @@ func TestTokenEndpointErrors(t *testing.T) {
 		{name: "audience not allowed to the client", contentType: form,
 			body: "grant_type=client_credentials&audience=https://other.test", auth: basic("narrow", "s3cret"),
 			status: 400, code: "invalid_request"},
+		{name: "scope in another case", contentType: form,
+			body: "grant_type=client_credentials&scope=API", auth: basic("narrow", "s3cret"),
+			status: 400, code: "invalid_scope"},
+		{name: "audience in another case", contentType: form,
+			body: "grant_type=client_credentials&audience=https://API.test", auth: basic("narrow", "s3cret"),
+			status: 400, code: "invalid_request"},
+		{name: "grant type in another case", contentType: form,
+			body: "grant_type=CLIENT_CREDENTIALS", auth: basic("narrow", "s3cret"),
+			status: 400, code: "unsupported_grant_type"},
 		{name: "malformed refresh token", contentType: form,
 			body: "grant_type=refresh_token&refresh_token=abc", auth: basic("web", "s3cret"),
 			status: 400, code: "invalid_grant"},

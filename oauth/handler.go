@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/ory/fosite"
@@ -50,7 +51,7 @@ func (h *grantHandler) HandleTokenEndpointRequest(ctx context.Context, r fosite.
 		return err
 	}
 	grantType := r.GetGrantTypes()[0]
-	if !c.GetGrantTypes().Has(grantType) {
+	if !slices.Contains(c.c.GrantTypes, grantType) {
 		return fosite.ErrUnauthorizedClient.WithHintf(
 			"The client is not allowed to use the %s grant.", grantType)
 	}
@@ -112,9 +113,12 @@ func (h *grantHandler) PopulateTokenEndpointResponse(ctx context.Context, r fosi
 	resp.SetAccessToken(accessToken)
 	resp.SetTokenType("bearer")
 	resp.SetExpiresIn(sess.GetExpiresAt(fosite.AccessToken).Sub(now))
-	resp.SetScopes(r.GetGrantedScopes())
+	// RFC 6749 §3.3 allows no empty scope, so a grant without scopes omits it.
+	if scopes := r.GetGrantedScopes(); len(scopes) > 0 {
+		resp.SetScopes(scopes)
+	}
 
-	if p.mayRefresh(r, c, sess) {
+	if p.mayRefresh(c, sess) {
 		refreshToken, err := p.issueRefreshToken(ctx, r, sess, now)
 		if err != nil {
 			return err
@@ -261,14 +265,14 @@ func (p *Provider) grantScopes(r fosite.AccessRequester, c *client, sess *sessio
 			requested = sess.grant.Scopes
 		}
 		for _, scope := range requested {
-			if !fosite.Arguments(sess.grant.Scopes).Has(scope) {
+			if !slices.Contains(sess.grant.Scopes, scope) {
 				return fosite.ErrInvalidScope.WithHintf(
 					"The scope %q was not granted originally.", scope)
 			}
 		}
 	}
 	for _, scope := range requested {
-		if !c.GetScopes().Has(scope) {
+		if !slices.Contains(c.c.Scopes, scope) {
 			return fosite.ErrInvalidScope.WithHintf("The client is not allowed the scope %q.", scope)
 		}
 	}
@@ -300,7 +304,7 @@ func (p *Provider) audience(r fosite.AccessRequester, c *client, sess *session) 
 	}
 	requested := r.GetRequestedAudience()
 	for _, aud := range requested {
-		if !c.GetAudience().Has(aud) {
+		if !slices.Contains(c.c.Audiences, aud) {
 			return nil, fosite.ErrInvalidRequest.WithHintf("The client is not allowed the audience %q.", aud)
 		}
 	}
@@ -315,11 +319,12 @@ func (p *Provider) audience(r fosite.AccessRequester, c *client, sess *session) 
 }
 
 // mayRefresh reports whether the response gets a refresh token: for a user
-// grant, when the client may use the refresh token grant and the refresh
-// scope is granted.
-func (p *Provider) mayRefresh(r fosite.AccessRequester, c *client, sess *session) bool {
-	return sess.grant != nil && c.GetGrantTypes().Has(grantRefreshToken) &&
-		r.GetGrantedScopes().Has(p.cfg.RefreshScope)
+// grant, when the client may use the refresh token grant and the family was
+// granted the refresh scope. A refresh that narrows the scope of its access
+// token still rotates, because the family keeps its scopes (RFC 6749 §6).
+func (p *Provider) mayRefresh(c *client, sess *session) bool {
+	return sess.grant != nil && slices.Contains(c.c.GrantTypes, grantRefreshToken) &&
+		slices.Contains(sess.grant.Scopes, p.cfg.RefreshScope)
 }
 
 // setExpiries sets the access and refresh token expiry. A family lives at
@@ -334,7 +339,7 @@ func (p *Provider) setExpiries(r fosite.AccessRequester, c *client, sess *sessio
 	if sess.presented == nil {
 		// A new family: it lasts as long as its longest-lived token.
 		sess.grant.ExpiresAt = accessExp
-		if p.mayRefresh(r, c, sess) {
+		if p.mayRefresh(c, sess) {
 			sess.grant.ExpiresAt = now.Add(c.refreshTokenLifetime(p.cfg.RefreshTokenLifetime)).
 				Truncate(time.Millisecond)
 		}

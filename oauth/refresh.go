@@ -73,7 +73,7 @@ func (p *Provider) loadRefreshGrant(ctx context.Context, r fosite.AccessRequeste
 func (p *Provider) spendRefreshToken(ctx context.Context, r fosite.AccessRequester, c *client,
 	sess *session, now time.Time) error {
 	var next *refreshDoc
-	if p.mayRefresh(r, c, sess) {
+	if p.mayRefresh(c, sess) {
 		token, doc, err := p.newRefreshToken(ctx, r, sess, now)
 		if err != nil {
 			return err
@@ -138,7 +138,9 @@ func (p *Provider) newRefreshToken(ctx context.Context, r fosite.AccessRequester
 		GrantID:   sess.grant.ID,
 		ClientID:  r.GetClient().GetID(),
 		Subject:   sess.subject,
-		Scopes:    r.GetGrantedScopes(),
+		// A new refresh token has the scopes of the one it replaces, even
+		// when this refresh narrowed its access token (RFC 6749 §6).
+		Scopes:    sess.grant.Scopes,
 		IssuedAt:  now.Truncate(time.Millisecond),
 		ExpiresAt: sess.GetExpiresAt(fosite.RefreshToken),
 	}

@@ -109,6 +109,32 @@ func TestRefreshScope(t *testing.T) {
 			t.Errorf("refresh without scope: %d %s", again.status, again.raw)
 		}
 	})
+	t.Run("narrowing below the refresh scope", func(t *testing.T) {
+		first := e.login(t, "openid profile offline_access")
+		r := e.refreshGrant("web", "s3cret", first.str("refresh_token"), url.Values{"scope": {"openid"}})
+		if r.status != http.StatusOK || r.str("scope") != "openid" {
+			t.Fatalf("narrowed refresh: %d %s", r.status, r.raw)
+		}
+		// The presented token is spent, so the response must replace it,
+		// with the scopes of the family rather than the narrowed ones.
+		next := r.str("refresh_token")
+		if next == "" {
+			t.Fatal("no refresh token replaces the spent one")
+		}
+		if got := e.introspect("web", "s3cret", next).str("scope"); got != "openid profile offline_access" {
+			t.Errorf("scope of the new refresh token = %q, want the family's", got)
+		}
+		again := e.refreshGrant("web", "s3cret", next, nil)
+		if again.status != http.StatusOK || again.str("scope") != "openid profile offline_access" {
+			t.Errorf("refresh with the new token: %d %s", again.status, again.raw)
+		}
+	})
+	t.Run("scope in another case", func(t *testing.T) {
+		first := e.login(t, "openid offline_access")
+		r := e.refreshGrant("web", "s3cret", first.str("refresh_token"),
+			url.Values{"scope": {"OPENID offline_access"}})
+		wantOAuthError(t, r, http.StatusBadRequest, "invalid_scope")
+	})
 	t.Run("widening", func(t *testing.T) {
 		first := e.login(t, "openid offline_access")
 		r := e.refreshGrant("web", "s3cret", first.str("refresh_token"),

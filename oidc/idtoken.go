@@ -3,6 +3,7 @@ package oidc
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ory/fosite"
@@ -84,7 +85,7 @@ func (h *TokenHandler) HandleTokenEndpointRequest(context.Context, fosite.Access
 // response parameter when openid was granted.
 func (h *TokenHandler) PopulateTokenEndpointResponse(ctx context.Context, r fosite.AccessRequester,
 	resp fosite.AccessResponder) error {
-	if !h.CanHandleTokenEndpointRequest(ctx, r) || !r.GetGrantedScopes().Has(ScopeOpenID) {
+	if !h.CanHandleTokenEndpointRequest(ctx, r) || !slices.Contains(r.GetGrantedScopes(), ScopeOpenID) {
 		return fosite.ErrUnknownRequest
 	}
 	sess, ok := r.GetSession().(GrantSession)
