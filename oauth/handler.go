@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/averos/averos-auth/internal/httpserver"
+	"github.com/averos/averos-auth/oidc"
 	"github.com/averos/averos-auth/storage"
 )
 
@@ -280,7 +281,7 @@ func (p *Provider) grantScopes(r fosite.AccessRequester, c *client, sess *sessio
 		r.GrantScope(scope)
 	}
 
-	audience, err := p.audience(r, c, sess)
+	audience, err := p.audience(r, c, sess, requested)
 	if err != nil {
 		return err
 	}
@@ -297,8 +298,9 @@ func (p *Provider) grantScopes(r fosite.AccessRequester, c *client, sess *sessio
 // audience returns the audiences of the tokens. A refresh keeps the original
 // ones. Otherwise they are the requested ones (each allowed to the client),
 // or the client's configured audiences when none is requested, or else the
-// issuer, which is the resource server of userinfo.
-func (p *Provider) audience(r fosite.AccessRequester, c *client, sess *session) ([]string, error) {
+// issuer. The issuer is the resource server of userinfo, so a token that
+// grants openid always names it.
+func (p *Provider) audience(r fosite.AccessRequester, c *client, sess *session, scopes []string) ([]string, error) {
 	if sess.presented != nil {
 		return sess.grant.Audience, nil
 	}
@@ -308,14 +310,17 @@ func (p *Provider) audience(r fosite.AccessRequester, c *client, sess *session) 
 			return nil, fosite.ErrInvalidRequest.WithHintf("The client is not allowed the audience %q.", aud)
 		}
 	}
+	var audience []string
 	switch {
 	case len(requested) > 0:
-		return requested, nil
+		audience = slices.Clone(requested)
 	case len(c.c.Audiences) > 0:
-		return c.c.Audiences, nil
-	default:
-		return []string{p.cfg.Issuer}, nil
+		audience = slices.Clone(c.c.Audiences)
 	}
+	if len(audience) == 0 || (slices.Contains(scopes, oidc.ScopeOpenID) && !slices.Contains(audience, p.cfg.Issuer)) {
+		audience = append(audience, p.cfg.Issuer)
+	}
+	return audience, nil
 }
 
 // mayRefresh reports whether the response gets a refresh token: for a user

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -189,6 +190,12 @@ func (p *Provider) validateForUserinfo(ctx context.Context, raw string) (oidc.Ac
 	}
 	if err != nil {
 		return oidc.AccessToken{}, err
+	}
+	// A token meant only for other resource servers is not accepted here
+	// (RFC 7519 §4.1.3).
+	if !slices.Contains(at.Audience, p.cfg.Issuer) {
+		return oidc.AccessToken{}, fmt.Errorf("%w: the audience %v does not name the issuer",
+			oidc.ErrInvalidToken, at.Audience)
 	}
 	return oidc.AccessToken{Subject: at.Subject, Scopes: at.Scopes}, nil
 }

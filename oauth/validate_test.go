@@ -2,6 +2,8 @@ package oauth
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/averos/averos-auth/oauth/jws"
 	"github.com/averos/averos-auth/storage"
 )
 
@@ -238,4 +241,65 @@ func TestUserinfo(t *testing.T) {
 	fresh := e.login(t, "openid")
 	e.clock.Advance(11 * time.Minute)
 	wantChallenge(get("Bearer "+fresh.str("access_token")), "invalid_token")
+}
+
+func TestUserinfoAudience(t *testing.T) {
+	e := newIntrospectEnv(t)
+	ctx := context.Background()
+	e.addClient("api-app", "s3cret", func(c *storage.Client) { c.Audiences = []string{"https://api.example.test"} })
+	login := e.post("/oauth2/token", url.Values{"grant_type": {"password"}, "username": {"ada"},
+		"password": {"correct horse"}, "scope": {"openid profile"}}, basic("api-app", "s3cret"))
+	if login.status != http.StatusOK {
+		t.Fatalf("login: %d %s", login.status, login.raw)
+	}
+	get := func(token string) response {
+		req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/userinfo", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		return e.do(req)
+	}
+
+	// A token that grants openid also names the issuer, so userinfo takes it.
+	at, err := e.p.ValidateAccessToken(ctx, login.str("access_token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(at.Audience, []string{"https://api.example.test", "http://issuer.test"}) {
+		t.Errorf("audience = %v, want the API and the issuer", at.Audience)
+	}
+	if r := get(login.str("access_token")); r.status != http.StatusOK {
+		t.Errorf("userinfo with the API token: %d %s", r.status, r.raw)
+	}
+
+	// The same claims signed for the API alone are refused.
+	payload, err := base64.RawURLEncoding.DecodeString(strings.Split(login.str("access_token"), ".")[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		t.Fatal(err)
+	}
+	claims["aud"] = []string{"https://api.example.test"}
+	apiOnly, err := jws.NewSigner(e.keys).Sign(ctx, "at+jwt", claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.p.ValidateAccessToken(ctx, apiOnly); err != nil {
+		t.Fatalf("the re-signed token is not otherwise valid: %v", err)
+	}
+	r := get(apiOnly)
+	if r.status != http.StatusUnauthorized || !strings.Contains(r.header.Get("WWW-Authenticate"), `error="invalid_token"`) {
+		t.Errorf("token for another audience: %d %q", r.status, r.header.Get("WWW-Authenticate"))
+	}
+}
+
+func TestUserinfoOtherScheme(t *testing.T) {
+	e := newIntrospectEnv(t)
+	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/userinfo", nil)
+	req.SetBasicAuth("web", "s3cret")
+	r := e.do(req)
+	// RFC 6750 §3.1: no error code for an unsupported authentication method.
+	if r.status != http.StatusUnauthorized || r.header.Get("WWW-Authenticate") != `Bearer realm="averos-auth"` {
+		t.Errorf("Basic credentials: %d %q", r.status, r.header.Get("WWW-Authenticate"))
+	}
 }

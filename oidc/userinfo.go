@@ -111,12 +111,16 @@ const (
 // form-encoded POST body. Sending it in both places is malformed.
 func bearerToken(r *http.Request) (string, tokenStatus) {
 	var fromHeader, fromBody string
+	// Credentials of another scheme count as no token: the challenge then
+	// carries no error code (RFC 6750 §3.1).
 	if auth := r.Header.Get("Authorization"); auth != "" {
-		scheme, value, ok := strings.Cut(auth, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(value) == "" {
-			return "", tokenMalformed
+		scheme, value, _ := strings.Cut(auth, " ")
+		if strings.EqualFold(scheme, "Bearer") {
+			if strings.TrimSpace(value) == "" {
+				return "", tokenMalformed
+			}
+			fromHeader = strings.TrimSpace(value)
 		}
-		fromHeader = strings.TrimSpace(value)
 	}
 	if r.Method == http.MethodPost {
 		mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
