@@ -19,6 +19,7 @@ import (
 const (
 	DefaultMaxBodyBytes      int64 = 1 << 20
 	DefaultReadHeaderTimeout       = 10 * time.Second
+	DefaultReadTimeout             = 30 * time.Second
 	DefaultShutdownTimeout         = 15 * time.Second
 )
 
@@ -44,6 +45,11 @@ type Options struct {
 	// means DefaultReadHeaderTimeout.
 	ReadHeaderTimeout time.Duration
 
+	// ReadTimeout bounds the time to read a whole request, body included, so
+	// a client cannot hold a connection by sending its body slowly. Zero or
+	// less means DefaultReadTimeout.
+	ReadTimeout time.Duration
+
 	// ShutdownTimeout bounds how long Serve waits for in-flight requests after
 	// its context is canceled. Zero or less means DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
@@ -67,6 +73,7 @@ type Server struct {
 	logger            *zap.Logger
 	router            *chi.Mux
 	readHeaderTimeout time.Duration
+	readTimeout       time.Duration
 	shutdownTimeout   time.Duration
 }
 
@@ -87,6 +94,10 @@ func New(opts Options) *Server {
 	if readHeaderTimeout <= 0 {
 		readHeaderTimeout = DefaultReadHeaderTimeout
 	}
+	readTimeout := opts.ReadTimeout
+	if readTimeout <= 0 {
+		readTimeout = DefaultReadTimeout
+	}
 	shutdownTimeout := opts.ShutdownTimeout
 	if shutdownTimeout <= 0 {
 		shutdownTimeout = DefaultShutdownTimeout
@@ -96,6 +107,7 @@ func New(opts Options) *Server {
 		logger:            logger,
 		router:            chi.NewRouter(),
 		readHeaderTimeout: readHeaderTimeout,
+		readTimeout:       readTimeout,
 		shutdownTimeout:   shutdownTimeout,
 	}
 
@@ -183,6 +195,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.router,
 		ReadHeaderTimeout: s.readHeaderTimeout,
+		ReadTimeout:       s.readTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		// Connection-level errors such as failed TLS handshakes come from

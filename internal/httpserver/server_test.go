@@ -361,3 +361,37 @@ func newSelfSignedCert(t *testing.T) (tls.Certificate, *x509.CertPool) {
 	pool.AddCert(leaf)
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
 }
+
+func TestServeReadTimeoutEndsSlowBody(t *testing.T) {
+	srv := New(Options{ReadTimeout: 300 * time.Millisecond})
+	readErr := make(chan error, 1)
+	srv.Router().Post("/upload", func(w http.ResponseWriter, r *http.Request) {
+		_, err := io.ReadAll(r.Body)
+		readErr <- err
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = srv.Serve(ctx, ln) }()
+
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer conn.Close()
+	// The body promises 100 bytes and delivers one.
+	if _, err := io.WriteString(conn, "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\na"); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	select {
+	case err := <-readErr:
+		if err == nil {
+			t.Error("reading the incomplete body succeeded")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the handler was still reading the body after 5 s")
+	}
+}
