@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 
 	"go.uber.org/zap"
@@ -96,6 +97,9 @@ func TestTokenEndpointErrors(t *testing.T) {
 		{name: "grant type in another case", contentType: form,
 			body: "grant_type=CLIENT_CREDENTIALS", auth: basic("narrow", "s3cret"),
 			status: 400, code: "unsupported_grant_type"},
+		{name: "body over the server's limit", contentType: form,
+			body: "grant_type=client_credentials&x=" + strings.Repeat("a", 1<<20), auth: basic("narrow", "s3cret"),
+			status: 400, code: "invalid_request"},
 		{name: "malformed refresh token", contentType: form,
 			body: "grant_type=refresh_token&refresh_token=abc", auth: basic("web", "s3cret"),
 			status: 400, code: "invalid_grant"},

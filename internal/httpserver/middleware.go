@@ -106,20 +106,29 @@ func setSecurityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// limitBody rejects a request whose Content-Length exceeds maxBytes with 413
-// and caps the body of every other request at maxBytes, so a handler's read
+// limitBody caps the body of every request at maxBytes, so a handler's read
 // fails with *http.MaxBytesError (see IsBodyTooLarge) once it passes the cap.
+// The handler answers, because each API has its own error format: the OAuth
+// endpoints answer 400 invalid_request in JSON (RFC 6749 §5.2), the others
+// 413. A declared Content-Length over the cap fails the first read.
 func limitBody(maxBytes int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.ContentLength > maxBytes {
+				r.Body = tooLargeBody{limit: maxBytes}
 				// The body stays unread, so the connection cannot be reused.
 				w.Header().Set("Connection", "close")
-				WriteText(w, http.StatusRequestEntityTooLarge, "request body too large")
-				return
+			} else {
+				r.Body = http.MaxBytesReader(w, r.Body, maxBytes)
 			}
-			r.Body = http.MaxBytesReader(w, r.Body, maxBytes)
 			next.ServeHTTP(w, r)
 		})
 	}
 }
+
+// tooLargeBody replaces a body whose declared length exceeds the cap: every
+// read fails as a read past the cap would.
+type tooLargeBody struct{ limit int64 }
+
+func (b tooLargeBody) Read([]byte) (int, error) { return 0, &http.MaxBytesError{Limit: b.limit} }
+func (b tooLargeBody) Close() error             { return nil }
