@@ -209,3 +209,28 @@ func TestCanceledRequestLoggedAtInfo(t *testing.T) {
 		t.Errorf("logged at %v, want info: %s (%v)", entries[0].Level, entries[0].Message, err)
 	}
 }
+
+func TestSentClientID(t *testing.T) {
+	cases := []struct {
+		name  string
+		basic string
+		form  url.Values
+		want  string
+	}{
+		{"Basic, percent-encoded", "my%3Aapp", nil, "my:app"},
+		{"client_id parameter", "", url.Values{"client_id": {"spa"}}, "spa"},
+		{"nothing sent", "", nil, ""},
+		{"long id cut", "", url.Values{"client_id": {strings.Repeat("x", 300)}}, strings.Repeat("x", maxLoggedClientID)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, "/oauth2/token", nil)
+			if tc.basic != "" {
+				r.SetBasicAuth(tc.basic, "secret")
+			}
+			if got := sentClientID(r, tc.form); got != tc.want {
+				t.Errorf("sentClientID = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

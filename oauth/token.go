@@ -38,10 +38,11 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 	sess := &session{remoteIP: remoteIP(r)}
 	ar, resp, err := p.runTokenRequest(ctx, r, sess)
 	if err != nil {
-		fields := []zap.Field{zap.String("grant_type", form.Get("grant_type"))}
-		if ar != nil && ar.GetClient() != nil {
-			fields = append(fields, zap.String("client_id", ar.GetClient().GetID()))
+		clientID := sentClientID(r, form)
+		if ar != nil && ar.GetClient() != nil && ar.GetClient().GetID() != "" {
+			clientID = ar.GetClient().GetID()
 		}
+		fields := []zap.Field{zap.String("grant_type", form.Get("grant_type")), zap.String("client_id", clientID)}
 		writeError(w, log, "token request failed", err, fields...)
 		return
 	}
@@ -62,6 +63,25 @@ func (p *Provider) runTokenRequest(ctx context.Context, r *http.Request,
 		return ar, nil, err
 	}
 	return ar, resp, nil
+}
+
+// maxLoggedClientID bounds the client id that a failed request sent, as it is
+// logged before the client is known to exist.
+const maxLoggedClientID = 128
+
+// sentClientID returns the client id that the request named, from Basic
+// credentials or the client_id parameter, for the log of a failed request.
+func sentClientID(r *http.Request, form url.Values) string {
+	id := form.Get("client_id")
+	if user, _, ok := r.BasicAuth(); ok {
+		if unescaped, err := url.QueryUnescape(user); err == nil {
+			id = unescaped
+		}
+	}
+	if len(id) > maxLoggedClientID {
+		id = id[:maxLoggedClientID]
+	}
+	return id
 }
 
 // remoteIP returns the host part of the request's remote address.
