@@ -73,6 +73,11 @@ func readClientCredentials(r *http.Request, form url.Values) (clientCredentials,
 	formID, formSecret := form.Get("client_id"), form.Get("client_secret")
 	_, formHasSecret := form["client_secret"]
 
+	// Proxies disagree on which of several headers counts, so none does.
+	if len(r.Header.Values("Authorization")) > 1 {
+		return clientCredentials{}, fosite.ErrInvalidRequest.WithHint(
+			"The request carries more than one Authorization header.")
+	}
 	header := r.Header.Get("Authorization")
 	if header == "" {
 		if formID == "" {

@@ -54,6 +54,12 @@ func TestTokenEndpointErrors(t *testing.T) {
 				r.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("web")))
 			},
 			status: 401, code: "invalid_client", challenge: true},
+		{name: "two Authorization headers", contentType: form, body: password.Encode(),
+			auth: func(r *http.Request) {
+				r.SetBasicAuth("web", "s3cret")
+				r.Header.Add("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("web:wrong")))
+			},
+			status: 400, code: "invalid_request"},
 		{name: "two authentication methods", contentType: form,
 			body: password.Encode() + "&client_secret=s3cret", auth: basic("web", "s3cret"),
 			status: 400, code: "invalid_request"},

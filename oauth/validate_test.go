@@ -302,4 +302,12 @@ func TestUserinfoOtherScheme(t *testing.T) {
 	if r.status != http.StatusUnauthorized || r.header.Get("WWW-Authenticate") != `Bearer realm="averos-auth"` {
 		t.Errorf("Basic credentials: %d %q", r.status, r.header.Get("WWW-Authenticate"))
 	}
+
+	login := e.login(t, "openid")
+	req, _ = http.NewRequest(http.MethodGet, e.srv.URL+"/userinfo", nil)
+	req.Header.Add("Authorization", "Bearer "+login.str("access_token"))
+	req.Header.Add("Authorization", "Bearer junk")
+	if r := e.do(req); r.status != http.StatusBadRequest {
+		t.Errorf("two Authorization headers: %d %s", r.status, r.raw)
+	}
 }

@@ -111,6 +111,9 @@ const (
 // form-encoded POST body. Sending it in both places is malformed.
 func bearerToken(r *http.Request) (string, tokenStatus) {
 	var fromHeader, fromBody string
+	if len(r.Header.Values("Authorization")) > 1 {
+		return "", tokenMalformed
+	}
 	// Credentials of another scheme count as no token: the challenge then
 	// carries no error code (RFC 6750 §3.1).
 	if auth := r.Header.Get("Authorization"); auth != "" {
