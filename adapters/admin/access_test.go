@@ -39,6 +39,14 @@ func TestAuthenticationFailures(t *testing.T) {
 	}
 }
 
+func TestTwoAuthorizationHeaders(t *testing.T) {
+	e := newEnv(t)
+	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/uapi/users/", nil)
+	req.Header.Add("Authorization", "Bearer "+e.adminToken)
+	req.Header.Add("Authorization", "Bearer abc.def.ghi")
+	wantText(t, e.do(req), http.StatusUnauthorized, "missing or invalid access token")
+}
+
 func TestUnverifiedAccountGets471(t *testing.T) {
 	e := newEnv(t)
 	u := e.addUser(accounts.NewUser{UserName: "newbie", Email: "newbie@example.test", Password: userPassword})

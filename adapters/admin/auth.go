@@ -96,8 +96,13 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 	})
 }
 
-// bearerToken returns the token of an "Authorization: Bearer" header.
+// bearerToken returns the token of an "Authorization: Bearer" header. A
+// request with several Authorization headers has none, because proxies
+// disagree on which one counts.
 func bearerToken(r *http.Request) (string, bool) {
+	if len(r.Header.Values("Authorization")) > 1 {
+		return "", false
+	}
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	token = strings.TrimSpace(token)
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {

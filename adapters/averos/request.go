@@ -108,8 +108,11 @@ func (f *fieldReader) fail(msg string) {
 
 // bearerToken returns the access token of the Authorization header, or ""
 // when there is none. The Averos client sends "Bearer undefined" when it has
-// no session, so that value counts as none.
+// no session, so that value counts as none, and so do several headers.
 func bearerToken(r *http.Request) string {
+	if len(r.Header.Values("Authorization")) > 1 {
+		return ""
+	}
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return ""

@@ -81,6 +81,13 @@ func TestBearerToken(t *testing.T) {
 			t.Errorf("bearerToken(%q) = %q, want %q", header, got, want)
 		}
 	}
+
+	r, _ := http.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Add("Authorization", "Bearer abc.def.ghi")
+	r.Header.Add("Authorization", "Bearer other")
+	if got := bearerToken(r); got != "" {
+		t.Errorf("bearerToken with two headers = %q, want none", got)
+	}
 }
 
 func TestParseBirthdate(t *testing.T) {
