@@ -11,7 +11,8 @@
 // (secrets.PurposeKeyEncryption), with the kid as additional data. A key that
 // does not decrypt stops Init with "cannot decrypt signing key KID: the
 // system secret differs from the one the key was encrypted with", and Init
-// then creates nothing.
+// then creates nothing. CheckSystemSecret decrypts one stored key the same
+// way, so that a command can reject a wrong secret before it writes.
 //
 // A key's life, with LeadTime and MaxTokenLifetime from ManagerOptions:
 //
@@ -48,7 +49,9 @@
 // Responses carry Cache-Control "public, max-age=N" with N from
 // Discovery.MaxAge, a strong ETag (SHA-256 of the body) and answer a
 // matching If-None-Match with 304. Their bytes are encoded once per change
-// of the published keys and reused for every request.
+// of the published keys and reused for every request. Until Init has loaded
+// the keys, for example while storage does not respond, both endpoints
+// respond 503 with Retry-After.
 //
 // The issuer member is Discovery.Issuer byte for byte, and every endpoint URL
 // is the issuer followed by its path (/oauth2/token, /userinfo,

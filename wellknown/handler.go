@@ -1,6 +1,7 @@
 package wellknown
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -148,11 +149,28 @@ func (h *Handler) write(w http.ResponseWriter, r *http.Request, body []byte, eta
 
 var contentTypeJSON = []string{"application/json"}
 
-// fail logs a server-side failure and sends a plain 500.
+// retryAfterNotLoaded is the Retry-After in seconds of a 503 sent before the
+// signing keys are loaded. The server loads them once storage responds, and
+// it retries storage with a backoff from 0.5 s up to 30 s, so the value is
+// an estimate of a short first wait, not a promise.
+const retryAfterNotLoaded = "5"
+
+// fail logs a server-side failure and sends a plain 500. Before Init has
+// loaded the keys, it sends 503 with Retry-After instead and logs at Debug.
+// That is the expected state while storage does not respond, and /readyz
+// already reports it.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, op string, err error) {
+	w.Header().Set("Cache-Control", "no-store")
+	if errors.Is(err, ErrNotInitialized) {
+		h.m.log.Debug("responded 503 because the signing keys are not loaded yet",
+			zap.String("request_id", w.Header().Get(httpserver.RequestIDHeader)),
+			zap.String("path", r.URL.Path))
+		w.Header().Set("Retry-After", retryAfterNotLoaded)
+		httpserver.WriteText(w, http.StatusServiceUnavailable, "service unavailable: retry later")
+		return
+	}
 	h.m.log.Error(op+" failed", zap.String("request_id", w.Header().Get(httpserver.RequestIDHeader)),
 		zap.String("path", r.URL.Path), zap.Error(err))
-	w.Header().Set("Cache-Control", "no-store")
 	httpserver.WriteText(w, http.StatusInternalServerError, "internal server error")
 }
 

@@ -15,6 +15,8 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-jose/go-jose/v4"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // privateMembers are the JWK members that carry private or symmetric key
@@ -228,6 +230,43 @@ func TestJWKSConditionalRequests(t *testing.T) {
 	}
 	if got := resp.Header.Get("ETag"); got == etag {
 		t.Errorf("ETag did not change after Rotate")
+	}
+}
+
+// Before Init has loaded the keys, as while storage does not respond, the
+// well-known endpoints respond 503 with Retry-After and log below Warn.
+func TestEndpointsUnavailableBeforeInit(t *testing.T) {
+	e := newTestEnv(t)
+	core, logs := observer.New(zap.DebugLevel)
+	opts := e.options(AlgorithmES256)
+	opts.Logger = zap.New(core)
+	m, err := NewManager(e.store, opts)
+	if err != nil {
+		t.Fatalf("NewManager: %v", err)
+	}
+	srv := e.serve(m, 15*time.Minute)
+
+	for _, path := range []string{PathJWKS, PathOpenIDConfiguration, PathAuthorizationServerMetadata} {
+		resp, _ := get(t, srv.URL+path, nil)
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("GET %s: status %d, want 503", path, resp.StatusCode)
+		}
+		if got := resp.Header.Get("Retry-After"); got != retryAfterNotLoaded {
+			t.Errorf("GET %s: Retry-After = %q, want %q", path, got, retryAfterNotLoaded)
+		}
+		if got := resp.Header.Get("Cache-Control"); got != "no-store" {
+			t.Errorf("GET %s: Cache-Control = %q, want no-store", path, got)
+		}
+	}
+	if n := logs.Filter(func(entry observer.LoggedEntry) bool { return entry.Level >= zap.WarnLevel }).Len(); n != 0 {
+		t.Errorf("%d log entries at Warn or above, want none: %v", n, logs.All())
+	}
+
+	if err := m.Init(context.Background()); err != nil {
+		t.Fatalf("Init: %v", err)
+	}
+	if resp, _ := get(t, srv.URL+PathJWKS, nil); resp.StatusCode != http.StatusOK {
+		t.Errorf("GET JWKS after Init: status %d, want 200", resp.StatusCode)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/averos/averos-auth/configs"
 	"github.com/averos/averos-auth/internal/app"
@@ -212,6 +213,42 @@ func TestUnreachableStorageNotReady(t *testing.T) {
 			t.Errorf("readyz = %d, want 503", code)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// While storage does not respond, the signing keys are not loaded, and the
+// JWKS and discovery endpoints respond 503 with Retry-After without logging
+// an error.
+func TestWellKnownUnavailableWithoutStorage(t *testing.T) {
+	st, err := storage.Open(storage.Options{URI: "mongodb://127.0.0.1:1/?connectTimeoutMS=200", Timeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close(context.Background()) })
+	core, logs := observer.New(zap.DebugLevel)
+	a, err := app.New(testConfig(t), zap.New(core), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, stop := serve(t, a)
+	t.Cleanup(func() { _ = stop() })
+
+	for _, path := range []string{wellknown.PathJWKS, wellknown.PathOpenIDConfiguration} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("GET %s: status %d, want 503", path, resp.StatusCode)
+		}
+		if resp.Header.Get("Retry-After") == "" {
+			t.Errorf("GET %s: no Retry-After header", path)
+		}
+	}
+	if errs := logs.FilterLevelExact(zap.ErrorLevel).All(); len(errs) != 0 {
+		t.Errorf("%d Error log entries, want none; first: %s %v", len(errs), errs[0].Message, errs[0].Context)
 	}
 }
 
