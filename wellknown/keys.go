@@ -1,6 +1,7 @@
 package wellknown
 
 import (
+	"context"
 	"crypto"
 	"crypto/aes"
 	"crypto/cipher"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/averos/averos-auth/internal/secrets"
 	"github.com/averos/averos-auth/storage"
 )
 
@@ -153,6 +155,26 @@ func openStoredKey(sk storage.SigningKey, sealKey []byte) (*key, error) {
 		public: public,
 		jwk:    jose.JSONWebKey{Key: public, KeyID: sk.ID, Algorithm: sk.Algorithm, Use: "sig"},
 	}, nil
+}
+
+// CheckSystemSecret opens one stored signing key with the key that secret
+// derives, so that a command can find a wrong system secret before it writes
+// anything. It returns nil when the store has no signing keys, and an error
+// that wraps ErrSystemSecretMismatch when the key does not decrypt.
+func CheckSystemSecret(ctx context.Context, store *storage.Store, secret string) error {
+	sealKey, err := secrets.DeriveKey(secret, secrets.PurposeKeyEncryption)
+	if err != nil {
+		return fmt.Errorf("wellknown: %w", err)
+	}
+	stored, err := store.Keys.List(ctx)
+	if err != nil {
+		return fmt.Errorf("wellknown: load signing keys: %w", err)
+	}
+	if len(stored) == 0 {
+		return nil
+	}
+	_, err = openStoredKey(stored[0], sealKey)
+	return err
 }
 
 // signerFor returns k as a crypto.Signer after checking that its type fits alg.

@@ -140,6 +140,30 @@ func TestInitWrongSecretFails(t *testing.T) {
 	}
 }
 
+func TestCheckSystemSecret(t *testing.T) {
+	e := newTestEnv(t)
+	ctx := context.Background()
+	other := "another-system-secret-0123456789abcdefghij"
+	if err := CheckSystemSecret(ctx, e.store, other); err != nil {
+		t.Errorf("empty store: %v, want nil", err)
+	}
+
+	kid := activeKey(t, e.manager(e.options(AlgorithmES256))).KID
+	if err := CheckSystemSecret(ctx, e.store, testSecret); err != nil {
+		t.Errorf("the secret the key was created with: %v, want nil", err)
+	}
+	err := CheckSystemSecret(ctx, e.store, other)
+	if !errors.Is(err, ErrSystemSecretMismatch) {
+		t.Errorf("another secret: %v, want ErrSystemSecretMismatch", err)
+	}
+	if err != nil && !strings.Contains(err.Error(), kid) {
+		t.Errorf("another secret: error %q does not name the key %s", err, kid)
+	}
+	if err := CheckSystemSecret(ctx, e.store, "short"); err == nil {
+		t.Error("a secret of 5 characters: nil, want an error")
+	}
+}
+
 func TestNewManagerRejectsBadOptions(t *testing.T) {
 	e := newTestEnv(t)
 	tests := []struct {
