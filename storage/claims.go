@@ -68,42 +68,52 @@ func claimID(kind, key string) string { return kind + ":" + key }
 // crash between two steps (held returns false) is released and taken over.
 func (c *claims) take(ctx context.Context, kind, key, owner string,
 	held func(ctx context.Context, owner string) (bool, error)) error {
+	_, err := c.reserve(ctx, kind, key, owner, held)
+	return err
+}
+
+// reserve works like take and also reports whether this call inserted the
+// claim. It reports false when owner held the claim already, for example
+// through a concurrent update of the same document, which this caller must
+// then not release on failure.
+func (c *claims) reserve(ctx context.Context, kind, key, owner string,
+	held func(ctx context.Context, owner string) (bool, error)) (bool, error) {
 	id := claimID(kind, key)
 	for attempt := 0; attempt < 2; attempt++ {
 		_, err := c.coll.InsertOne(ctx, claim{ID: id, Owner: owner, Gen: rand.Text(), CreatedAt: time.Now()})
 		if err == nil {
-			return nil
+			return true, nil
 		}
 		if !isDuplicateKey(err) {
-			return wrap("claim "+kind, err)
+			return false, wrap("claim "+kind, err)
 		}
 		current, err := c.read(ctx, kind, key)
 		if errors.Is(err, ErrNotFound) {
 			continue // released meanwhile: try again
 		}
 		if err != nil {
-			return err
+			return false, err
 		}
 		if current.Owner == owner {
-			return nil
+			return false, nil
 		}
 		// A fresh claim may belong to a creation still in progress, whose
 		// document is not written yet: only an old one can be a leftover.
 		if time.Since(current.CreatedAt) < orphanAge {
-			return ErrAlreadyExists
+			return false, ErrAlreadyExists
 		}
 		stillHeld, err := held(ctx, current.Owner)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if stillHeld {
-			return ErrAlreadyExists
+			return false, ErrAlreadyExists
 		}
 		if err := c.release(ctx, kind, key, current.Owner); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return ErrAlreadyExists
+	return false, ErrAlreadyExists
 }
 
 // owner returns the id that holds key, or ErrNotFound.
