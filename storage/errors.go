@@ -14,6 +14,11 @@ var ErrNotFound = errors.New("not found")
 // a role name) is taken. Use errors.As with *AlreadyExistsError for the field.
 var ErrAlreadyExists = errors.New("already exists")
 
+// ErrConflict reports that a document changed between the read and the
+// write of every attempt of an update. A later retry of the request can
+// succeed.
+var ErrConflict = errors.New("document changed by a concurrent update")
+
 // ErrLocked reports that an account has reached its failed-login limit.
 var ErrLocked = errors.New("account locked")
 

@@ -47,6 +47,11 @@ type User struct {
 	UpdatedAt time.Time `bson:"updatedAt" json:"updatedAt"`
 	CreatedBy string    `bson:"createdBy,omitempty" json:"createdBy,omitempty"`
 	UpdatedBy string    `bson:"updatedBy,omitempty" json:"updatedBy,omitempty"`
+
+	// Rev is the revision number: 1 after Create, incremented by every
+	// write of the repository, and 0 for a document of an older build that
+	// has none. Update writes only over the revision it read.
+	Rev int64 `bson:"rev" json:"-"`
 }
 
 // Identifier is an official identity document number kept on a user profile.
@@ -97,6 +102,9 @@ type Client struct {
 
 	CreatedAt time.Time `bson:"createdAt" json:"created_at"`
 	UpdatedAt time.Time `bson:"updatedAt" json:"updated_at"`
+
+	// Rev is the revision number, kept as on User.
+	Rev int64 `bson:"rev" json:"-"`
 }
 
 // SigningKey is one asymmetric key used to sign tokens. The private part is

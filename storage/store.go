@@ -93,9 +93,9 @@ func Open(opts Options) (*Store, error) {
 		now:    opts.Now,
 	}
 	s.claims = &claims{coll: s.db.Collection(collClaims)}
-	s.Users = &Users{s: s, coll: s.db.Collection(collUsers)}
+	s.Users = &Users{s: s, coll: s.db.Collection(collUsers), locks: newStripedLock()}
 	s.Roles = &Roles{s: s, coll: s.db.Collection(collRoles)}
-	s.Clients = &Clients{s: s, coll: s.db.Collection(collClients)}
+	s.Clients = &Clients{s: s, coll: s.db.Collection(collClients), locks: newStripedLock()}
 	s.Keys = &SigningKeys{s: s, coll: s.db.Collection(collSigningKeys)}
 	s.Lockout = &Lockout{s: s, coll: s.db.Collection(collLoginFailures)}
 	s.sweepers = []sweeper{
