@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -11,14 +12,17 @@ import (
 
 // Clients is the OAuth client repository; the client id is the _id.
 type Clients struct {
-	s    *Store
-	coll *mongo.Collection
+	s     *Store
+	coll  *mongo.Collection
+	locks *stripedLock
 }
 
-// Create stores a new client; a taken id is an *AlreadyExistsError.
+// Create stores a new client with revision 1. A taken id is an
+// *AlreadyExistsError.
 func (r *Clients) Create(ctx context.Context, c *Client) error {
 	now := r.s.now().UTC().Truncate(time.Millisecond)
 	c.CreatedAt, c.UpdatedAt = now, now
+	c.Rev = 1
 	if _, err := r.coll.InsertOne(ctx, c); err != nil {
 		if isDuplicateKey(err) {
 			return &AlreadyExistsError{Kind: "client", Field: "client_id"}
@@ -37,30 +41,54 @@ func (r *Clients) Get(ctx context.Context, id string) (*Client, error) {
 	return &c, nil
 }
 
-// Update reads the client, applies change and writes it back (last writer wins).
+// Update reads the client, applies change to a copy and writes the copy
+// back only over the revision it read. When another writer got in between,
+// it reads the client again and calls change again, so change must derive
+// its result from the client it is given. It fails with ErrConflict after
+// maxUpdateAttempts lost races, and with ErrNotFound once the client is
+// gone. UpdatedAt is set and Rev incremented. Because the client's striped
+// lock is held throughout, change must not write clients through this Store.
 func (r *Clients) Update(ctx context.Context, id string, change func(c *Client) error) (*Client, error) {
-	old, err := r.Get(ctx, id)
+	unlock, err := r.locks.lock(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	c := *old
-	if err := change(&c); err != nil {
+	defer unlock()
+
+	for range maxUpdateAttempts {
+		old, err := r.Get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		c := *old
+		if err := change(&c); err != nil {
+			return nil, err
+		}
+		c.ID, c.CreatedAt = old.ID, old.CreatedAt
+		c.UpdatedAt = r.s.now().UTC().Truncate(time.Millisecond)
+		c.Rev = old.Rev + 1
+		res, err := r.coll.ReplaceOne(ctx, revisionFilter(id, old.Rev), &c)
+		if err != nil {
+			return nil, wrap("replace client", err)
+		}
+		if res.MatchedCount == 1 {
+			return &c, nil
+		}
+	}
+	if _, err := r.Get(ctx, id); err != nil {
 		return nil, err
 	}
-	c.ID, c.CreatedAt = old.ID, old.CreatedAt
-	c.UpdatedAt = r.s.now().UTC().Truncate(time.Millisecond)
-	res, err := r.coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}}, &c)
-	if err == nil && res.MatchedCount == 0 {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, wrap("replace client", err)
-	}
-	return &c, nil
+	return nil, fmt.Errorf("storage: update client %s: %w in each of %d attempts, retry the request",
+		id, ErrConflict, maxUpdateAttempts)
 }
 
 // Delete removes the client.
 func (r *Clients) Delete(ctx context.Context, id string) error {
+	unlock, err := r.locks.lock(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	res, err := r.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})
 	if err != nil {
 		return wrap("delete client", err)

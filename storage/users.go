@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -14,22 +15,25 @@ import (
 
 // Users is the user repository.
 type Users struct {
-	s    *Store
-	coll *mongo.Collection
+	s     *Store
+	coll  *mongo.Collection
+	locks *stripedLock
 }
 
 // NewID returns a new document id: 24 hexadecimal digits, the text form of a
 // MongoDB ObjectID, which the Averos client treats as an opaque string.
 func NewID() string { return bson.NewObjectID().Hex() }
 
-// Create stores a new user. It sets ID (when empty), CreatedAt and UpdatedAt.
-// A taken user name or email is an *AlreadyExistsError naming the field.
+// Create stores a new user. It sets ID (when empty), CreatedAt, UpdatedAt
+// and Rev. A taken user name or email is an *AlreadyExistsError naming the
+// field.
 func (r *Users) Create(ctx context.Context, u *User) error {
 	if u.ID == "" {
 		u.ID = NewID()
 	}
 	now := r.s.now().UTC().Truncate(time.Millisecond)
 	u.CreatedAt, u.UpdatedAt = now, now
+	u.Rev = 1
 	if u.Roles == nil {
 		u.Roles = []string{}
 	}
@@ -55,19 +59,31 @@ func (r *Users) Create(ctx context.Context, u *User) error {
 }
 
 func (r *Users) claimName(ctx context.Context, id, name string) error {
-	err := r.s.claims.take(ctx, claimUserName, NormalizeUserName(name), id, r.holdsName(name))
-	if errors.Is(err, ErrAlreadyExists) {
-		return &AlreadyExistsError{Kind: "user", Field: "userName"}
-	}
+	_, err := r.reserveName(ctx, id, name)
 	return err
 }
 
 func (r *Users) claimEmail(ctx context.Context, id, email string) error {
-	err := r.s.claims.take(ctx, claimEmail, email, id, r.holdsEmail(email))
-	if errors.Is(err, ErrAlreadyExists) {
-		return &AlreadyExistsError{Kind: "user", Field: "email"}
-	}
+	_, err := r.reserveEmail(ctx, id, email)
 	return err
+}
+
+// reserveName claims the user name for id and reports whether this call
+// inserted the claim, as claims.reserve does.
+func (r *Users) reserveName(ctx context.Context, id, name string) (bool, error) {
+	inserted, err := r.s.claims.reserve(ctx, claimUserName, NormalizeUserName(name), id, r.holdsName(name))
+	if errors.Is(err, ErrAlreadyExists) {
+		return false, &AlreadyExistsError{Kind: "user", Field: "userName"}
+	}
+	return inserted, err
+}
+
+func (r *Users) reserveEmail(ctx context.Context, id, email string) (bool, error) {
+	inserted, err := r.s.claims.reserve(ctx, claimEmail, email, id, r.holdsEmail(email))
+	if errors.Is(err, ErrAlreadyExists) {
+		return false, &AlreadyExistsError{Kind: "user", Field: "email"}
+	}
+	return inserted, err
 }
 
 // holdsName returns a check that a user still has name, so that a claim left
@@ -156,20 +172,77 @@ func (r *Users) getByClaim(ctx context.Context, kind, key string) (*User, error)
 	return u, nil
 }
 
-// Update reads the user, applies change to it and writes it back. The write
-// replaces the whole document and is last-writer-wins: never base a security
-// decision on a value read here and written later. A changed user name or
-// email is claimed first, so a taken value fails with *AlreadyExistsError and
-// changes nothing. UpdatedAt is set.
+// Update reads the user, applies change to a copy and writes the copy back
+// only over the revision it read. When another writer got in between, it
+// reads the user again and calls change again, so change must derive its
+// result from the user it is given. It fails with ErrConflict after
+// maxUpdateAttempts lost races, and with ErrNotFound once the user is gone.
+// A changed user name or email is claimed first, so a taken value fails with
+// *AlreadyExistsError and changes nothing. UpdatedAt is set and Rev
+// incremented. Because the user's striped lock is held throughout, change
+// must not write users through this Store.
 func (r *Users) Update(ctx context.Context, id string, change func(u *User) error) (*User, error) {
-	old, err := r.Get(ctx, id)
+	unlock, err := r.locks.lock(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	u := *old
-	u.Roles = append([]string(nil), old.Roles...)
-	if err := change(&u); err != nil {
+	defer unlock()
+
+	// A failed attempt keeps its claims for the next one. On the way out,
+	// Update releases every claim it inserted for a value that the stored
+	// user does not have. The stored user may have such a value although
+	// this call failed, when a writer in another process wrote the same
+	// value meanwhile and found the claim already taken by this id.
+	var reserved []reservedClaim
+	for range maxUpdateAttempts {
+		old, err := r.Get(ctx, id)
+		if err != nil {
+			r.releaseReserved(ctx, id, reserved, nil)
+			return nil, err
+		}
+		u, written, err := r.replaceRevision(ctx, old, change, &reserved)
+		if err != nil {
+			r.releaseReserved(ctx, id, reserved, old)
+			return nil, err
+		}
+		if !written {
+			continue
+		}
+		r.releaseReserved(ctx, id, reserved, u)
+		if NormalizeUserName(u.UserName) != NormalizeUserName(old.UserName) {
+			_ = r.s.claims.release(ctx, claimUserName, NormalizeUserName(old.UserName), id)
+		}
+		if u.Email != old.Email && old.Email != "" {
+			_ = r.s.claims.release(ctx, claimEmail, old.Email, id)
+		}
+		return u, nil
+	}
+	current, err := r.Get(ctx, id)
+	if err != nil {
+		r.releaseReserved(ctx, id, reserved, nil)
 		return nil, err
+	}
+	r.releaseReserved(ctx, id, reserved, current)
+	return nil, fmt.Errorf("storage: update user %s: %w in each of %d attempts, retry the request",
+		id, ErrConflict, maxUpdateAttempts)
+}
+
+// reservedClaim is a name or email claim that Update inserted for a value
+// it has not yet written.
+type reservedClaim struct {
+	kind, key string
+}
+
+// replaceRevision applies change to a copy of old, claims a changed user
+// name or email, and replaces the stored user if its revision is still
+// old.Rev. It reports false, with no error, when the revision has moved on.
+// Each claim it inserts is appended to reserved, for Update to release.
+func (r *Users) replaceRevision(ctx context.Context, old *User, change func(u *User) error,
+	reserved *[]reservedClaim) (*User, bool, error) {
+	u := *old
+	u.Roles = slices.Clone(old.Roles)
+	if err := change(&u); err != nil {
+		return nil, false, err
 	}
 	u.ID = old.ID
 	u.CreatedAt = old.CreatedAt
@@ -178,52 +251,63 @@ func (r *Users) Update(ctx context.Context, id string, change func(u *User) erro
 		u.Roles = []string{}
 	}
 	u.UpdatedAt = r.s.now().UTC().Truncate(time.Millisecond)
+	u.Rev = old.Rev + 1
 
-	nameChanged := NormalizeUserName(u.UserName) != NormalizeUserName(old.UserName)
-	emailChanged := u.Email != old.Email
-	if nameChanged {
-		if err := r.claimName(ctx, id, u.UserName); err != nil {
-			return nil, err
+	name := NormalizeUserName(u.UserName)
+	if name != NormalizeUserName(old.UserName) && !slices.Contains(*reserved, reservedClaim{claimUserName, name}) {
+		inserted, err := r.reserveName(ctx, u.ID, u.UserName)
+		if err != nil {
+			return nil, false, err
+		}
+		if inserted {
+			*reserved = append(*reserved, reservedClaim{claimUserName, name})
 		}
 	}
-	if emailChanged && u.Email != "" {
-		if err := r.claimEmail(ctx, id, u.Email); err != nil {
-			if nameChanged {
-				_ = r.s.claims.release(ctx, claimUserName, NormalizeUserName(u.UserName), id)
-			}
-			return nil, err
+	if u.Email != old.Email && u.Email != "" && !slices.Contains(*reserved, reservedClaim{claimEmail, u.Email}) {
+		inserted, err := r.reserveEmail(ctx, u.ID, u.Email)
+		if err != nil {
+			return nil, false, err
+		}
+		if inserted {
+			*reserved = append(*reserved, reservedClaim{claimEmail, u.Email})
 		}
 	}
 
-	res, err := r.coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}}, &u)
-	if err == nil && res.MatchedCount == 0 {
-		err = ErrNotFound
-	}
+	res, err := r.coll.ReplaceOne(ctx, revisionFilter(u.ID, old.Rev), &u)
 	if err != nil {
-		if nameChanged {
-			_ = r.s.claims.release(ctx, claimUserName, NormalizeUserName(u.UserName), id)
-		}
-		if emailChanged && u.Email != "" {
-			_ = r.s.claims.release(ctx, claimEmail, u.Email, id)
-		}
-		return nil, wrap("replace user", err)
+		return nil, false, wrap("replace user", err)
 	}
+	return &u, res.MatchedCount == 1, nil
+}
 
-	if nameChanged {
-		_ = r.s.claims.release(ctx, claimUserName, NormalizeUserName(old.UserName), id)
+// releaseReserved releases the reserved claims except those for the user
+// name or email of stored, the user as last read or written. With stored nil
+// it releases them all.
+func (r *Users) releaseReserved(ctx context.Context, id string, reserved []reservedClaim, stored *User) {
+	for _, c := range reserved {
+		if stored != nil && c.kind == claimUserName && c.key == NormalizeUserName(stored.UserName) {
+			continue
+		}
+		if stored != nil && c.kind == claimEmail && c.key == stored.Email {
+			continue
+		}
+		_ = r.s.claims.release(ctx, c.kind, c.key, id)
 	}
-	if emailChanged && old.Email != "" {
-		_ = r.s.claims.release(ctx, claimEmail, old.Email, id)
-	}
-	return &u, nil
 }
 
 // RecordLogin stores the time and address of a successful login and clears
-// the display copy of the lock state.
+// the display copy of the lock state. It is one update that also increments
+// Rev, under the user's striped lock.
 func (r *Users) RecordLogin(ctx context.Context, id string, at time.Time, ip string) error {
+	unlock, err := r.locks.lock(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	res, err := r.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{
 		{Key: "$set", Value: bson.D{{Key: "lastLoginAt", Value: at}, {Key: "lastLoginIP", Value: ip}}},
 		{Key: "$unset", Value: bson.D{{Key: "lockedUntil", Value: ""}}},
+		incrementRevision,
 	})
 	if err == nil && res.MatchedCount == 0 {
 		return ErrNotFound
@@ -231,15 +315,26 @@ func (r *Users) RecordLogin(ctx context.Context, id string, at time.Time, ip str
 	return wrap("record login", err)
 }
 
-// SetLockedUntil stores the display copy of the lock state.
+// SetLockedUntil stores the display copy of the lock state. It is one update
+// that also increments Rev, under the user's striped lock.
 func (r *Users) SetLockedUntil(ctx context.Context, id string, until time.Time) error {
-	_, err := r.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "lockedUntil", Value: until}}}})
+	unlock, err := r.locks.lock(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	_, err = r.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "lockedUntil", Value: until}}}, incrementRevision})
 	return wrap("set lock", err)
 }
 
 // Delete removes the user and frees its user name and email.
 func (r *Users) Delete(ctx context.Context, id string) (*User, error) {
+	unlock, err := r.locks.lock(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	u, err := r.Get(ctx, id)
 	if err != nil {
 		return nil, err
@@ -275,11 +370,18 @@ func (r *Users) List(ctx context.Context, filter bson.D, limit int) ([]User, err
 	return users, nil
 }
 
-// AddRoles adds role names to the user's set, keeping the existing ones.
+// AddRoles adds role names to the user's set, keeping the existing ones. It
+// is one update that also increments Rev, under the user's striped lock.
 func (r *Users) AddRoles(ctx context.Context, id string, names []string) error {
+	unlock, err := r.locks.lock(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	res, err := r.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{
 		{Key: "$addToSet", Value: bson.D{{Key: "roles", Value: bson.D{{Key: "$each", Value: names}}}}},
 		{Key: "$set", Value: bson.D{{Key: "updatedAt", Value: r.s.now().UTC()}}},
+		incrementRevision,
 	})
 	if err == nil && res.MatchedCount == 0 {
 		return ErrNotFound
@@ -288,29 +390,25 @@ func (r *Users) AddRoles(ctx context.Context, id string, names []string) error {
 }
 
 // RemoveRoles removes role names from the user's set. The embedded engine
-// ignores $pull, so the set is read and written back (last writer wins).
+// ignores $pull, so the set is changed through Update, which writes it back
+// only over the revision it read.
 func (r *Users) RemoveRoles(ctx context.Context, id string, names []string) error {
-	u, err := r.Get(ctx, id)
-	if err != nil {
-		return err
-	}
-	kept := make([]string, 0, len(u.Roles))
-	for _, role := range u.Roles {
-		if !slices.Contains(names, role) {
-			kept = append(kept, role)
+	listed := func(role string) bool { return slices.Contains(names, role) }
+	_, err := r.Update(ctx, id, func(u *User) error {
+		if !slices.ContainsFunc(u.Roles, listed) {
+			return errRolesUnchanged
 		}
-	}
-	if len(kept) == len(u.Roles) {
+		u.Roles = slices.DeleteFunc(u.Roles, listed)
+		return nil
+	})
+	if errors.Is(err, errRolesUnchanged) {
 		return nil
 	}
-	res, err := r.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{
-		{Key: "$set", Value: bson.D{{Key: "roles", Value: kept}, {Key: "updatedAt", Value: r.s.now().UTC()}}},
-	})
-	if err == nil && res.MatchedCount == 0 {
-		return ErrNotFound
-	}
-	return wrap("remove roles", err)
+	return err
 }
+
+// errRolesUnchanged stops an Update of RemoveRoles that would write nothing new.
+var errRolesUnchanged = errors.New("user has none of the roles")
 
 // RemoveRoleEverywhere takes the role name out of every user that has it.
 func (r *Users) RemoveRoleEverywhere(ctx context.Context, name string) error {
