@@ -34,6 +34,8 @@ type Config struct {
 	// SystemSecretFile is the path EnsureSystemSecret read SystemSecret from or wrote it
 	// to, or "" when SystemSecret was configured.
 	SystemSecretFile string `yaml:"-"`
+	// SystemSecretGenerated is set by EnsureSystemSecret when it created SystemSecretFile.
+	SystemSecretGenerated bool `yaml:"-"`
 }
 
 // LogConfig is the log output of the server.

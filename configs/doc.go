@@ -20,6 +20,7 @@
 //   - options.go: the option list derived from the yaml tags, and text parsing.
 //   - load.go: BindFlags and Load, which merge the sources.
 //   - validate.go: Validate and ValidationError, which report every problem at once.
-//   - secret.go: EnsureSystemSecret, Dev and DevReasons.
+//   - secret.go: EnsureSystemSecret and ReadSystemSecret, the system secret's sources for
+//     messages, Dev and DevReasons.
 //   - redact.go: Redacted and String, the forms of Config that are safe to log.
 package configs

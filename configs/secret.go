@@ -21,29 +21,24 @@ const systemSecretFileName = "system-secret"
 // is configured. When the file does not exist, it creates the data directory (mode 0700)
 // if needed and the file (mode 0600) with 32 random bytes in unpadded base64url, and
 // returns generated=true. It sets SystemSecretFile to the path in both cases, so that Dev
-// reports the development setup.
+// reports the development setup, and SystemSecretGenerated when it created the file.
 //
 // An existing file must be a regular file with permissions of at most 0600 and must
 // contain at least 32 characters. Otherwise EnsureSystemSecret returns an error that names
 // the file but never shows its content.
 func (c *Config) EnsureSystemSecret() (generated bool, err error) {
-	if c.SystemSecret != "" {
-		return false, nil
-	}
-	if c.DataDir == "" {
-		return false, errors.New("data-dir is empty: set data-dir or system-secret")
+	found, err := c.ReadSystemSecret()
+	if err != nil || found {
+		return false, err
 	}
 	path := filepath.Join(c.DataDir, systemSecretFileName)
 
-	secret, err := readSystemSecret(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		secret, err = createSystemSecret(path)
-		if errors.Is(err, fs.ErrExist) {
-			// Another process created the file between the read and the create.
-			secret, err = readSystemSecret(path)
-		} else if err == nil {
-			generated = true
-		}
+	secret, err := createSystemSecret(path)
+	if errors.Is(err, fs.ErrExist) {
+		// Another process created the file between the read and the create.
+		secret, err = readSystemSecret(path)
+	} else if err == nil {
+		generated = true
 	}
 	if err != nil {
 		return false, err
@@ -51,7 +46,57 @@ func (c *Config) EnsureSystemSecret() (generated bool, err error) {
 
 	c.SystemSecret = secret
 	c.SystemSecretFile = path
+	c.SystemSecretGenerated = generated
 	return generated, nil
+}
+
+// ReadSystemSecret sets SystemSecret from <data-dir>/system-secret when no system secret
+// is configured, with the checks of EnsureSystemSecret, but never creates the file. It
+// returns found=false and no error when no secret is configured and the file does not
+// exist, and found=true when SystemSecret is set on return.
+func (c *Config) ReadSystemSecret() (found bool, err error) {
+	if c.SystemSecret != "" {
+		return true, nil
+	}
+	if c.DataDir == "" {
+		return false, errors.New("data-dir is empty: set data-dir or system-secret")
+	}
+	path := filepath.Join(c.DataDir, systemSecretFileName)
+	secret, err := readSystemSecret(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	c.SystemSecret = secret
+	c.SystemSecretFile = path
+	return true, nil
+}
+
+// SystemSecretPath returns the path of <data-dir>/system-secret, absolute when the
+// working directory is known, for messages.
+func (c *Config) SystemSecretPath() string {
+	path := filepath.Join(c.DataDir, systemSecretFileName)
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
+}
+
+// SystemSecretSources returns, in order of precedence, the places the system secret can
+// come from, for messages that ask for the secret the stored data was created with.
+func (c *Config) SystemSecretSources() string {
+	return "AVEROS_AUTH_SYSTEM_SECRET, system-secret in the configuration file (--config FILE), " +
+		"or, when neither is set, the file " + c.SystemSecretPath()
+}
+
+// SystemSecretOrigin returns where the system secret in use came from, for messages.
+func (c *Config) SystemSecretOrigin() string {
+	if c.SystemSecretFile != "" {
+		return "the file " + c.SystemSecretFile
+	}
+	return "the system-secret option (AVEROS_AUTH_SYSTEM_SECRET, the configuration file or a flag)"
 }
 
 func readSystemSecret(path string) (string, error) {
@@ -139,6 +184,9 @@ func (c *Config) DevReasons() []string {
 		reasons = append(reasons, "issuer is not configured, so it is derived from listen as "+c.Issuer)
 	}
 	switch {
+	case c.SystemSecretGenerated:
+		reasons = append(reasons, "system-secret is not configured, so a new secret was generated and stored in "+
+			c.SystemSecretFile)
 	case c.SystemSecretFile != "":
 		reasons = append(reasons, "system-secret is not configured, so it is read from "+c.SystemSecretFile)
 	case c.SystemSecret == "":

@@ -147,3 +147,110 @@ func TestDevMode(t *testing.T) {
 		t.Error("Dev() = false with the system secret from the data directory")
 	}
 }
+
+func TestReadSystemSecretNeverCreates(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "data")
+	missing := Default()
+	missing.DataDir = dataDir
+
+	found, err := missing.ReadSystemSecret()
+	if err != nil {
+		t.Fatalf("ReadSystemSecret without a file: %v", err)
+	}
+	if found {
+		t.Error("found = true without a file, want false")
+	}
+	if missing.SystemSecret != "" {
+		t.Error("SystemSecret was set without a file")
+	}
+	if _, err := os.Stat(dataDir); !os.IsNotExist(err) {
+		t.Errorf("data directory was created: stat error = %v", err)
+	}
+
+	generator := Default()
+	generator.DataDir = dataDir
+	if _, err := generator.EnsureSystemSecret(); err != nil {
+		t.Fatal(err)
+	}
+	reader := Default()
+	reader.DataDir = dataDir
+	found, err = reader.ReadSystemSecret()
+	if err != nil || !found {
+		t.Fatalf("ReadSystemSecret with a file = %v, %v; want true, nil", found, err)
+	}
+	if reader.SystemSecret != generator.SystemSecret {
+		t.Error("ReadSystemSecret read a different secret than EnsureSystemSecret wrote")
+	}
+	if reader.SystemSecretFile != filepath.Join(dataDir, "system-secret") {
+		t.Errorf("SystemSecretFile = %q", reader.SystemSecretFile)
+	}
+	if reader.SystemSecretGenerated {
+		t.Error("SystemSecretGenerated = true after reading the file")
+	}
+}
+
+// The start-up warning about a secret generated now must not claim that it
+// was read from the file.
+func TestDevReasonsGeneratedSecret(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "data")
+	generated := Default()
+	generated.DataDir = dataDir
+	if _, err := generated.EnsureSystemSecret(); err != nil {
+		t.Fatal(err)
+	}
+	reasons := strings.Join(generated.DevReasons(), "\n")
+	if !strings.Contains(reasons, "a new secret was generated and stored in "+filepath.Join(dataDir, "system-secret")) {
+		t.Errorf("DevReasons after generation = %q, want the generated file", reasons)
+	}
+	if strings.Contains(reasons, "read from") {
+		t.Errorf("DevReasons after generation = %q, want no \"read from\"", reasons)
+	}
+
+	read := Default()
+	read.DataDir = dataDir
+	if _, err := read.EnsureSystemSecret(); err != nil {
+		t.Fatal(err)
+	}
+	reasons = strings.Join(read.DevReasons(), "\n")
+	if !strings.Contains(reasons, "read from "+filepath.Join(dataDir, "system-secret")) {
+		t.Errorf("DevReasons with an existing file = %q, want \"read from\" the file", reasons)
+	}
+}
+
+func TestSystemSecretSourcesAndOrigin(t *testing.T) {
+	dataDir := t.TempDir()
+	cfg := Default()
+	cfg.DataDir = dataDir
+	sources := cfg.SystemSecretSources()
+	for _, want := range []string{"AVEROS_AUTH_SYSTEM_SECRET", "system-secret in the configuration file",
+		filepath.Join(dataDir, "system-secret")} {
+		if !strings.Contains(sources, want) {
+			t.Errorf("SystemSecretSources() = %q, want it to contain %q", sources, want)
+		}
+	}
+
+	cfg.SystemSecret = strings.Repeat("o", 32)
+	if origin := cfg.SystemSecretOrigin(); !strings.Contains(origin, "system-secret option") {
+		t.Errorf("SystemSecretOrigin() with a configured secret = %q", origin)
+	}
+	fromFile := Default()
+	fromFile.DataDir = dataDir
+	if _, err := fromFile.EnsureSystemSecret(); err != nil {
+		t.Fatal(err)
+	}
+	if origin := fromFile.SystemSecretOrigin(); origin != "the file "+filepath.Join(dataDir, "system-secret") {
+		t.Errorf("SystemSecretOrigin() with the file = %q", origin)
+	}
+}
+
+func TestSystemSecretPathIsAbsolute(t *testing.T) {
+	cfg := Default()
+	cfg.DataDir = "./data"
+	path := cfg.SystemSecretPath()
+	if !filepath.IsAbs(path) {
+		t.Errorf("SystemSecretPath() = %q, want an absolute path", path)
+	}
+	if filepath.Base(path) != "system-secret" || filepath.Base(filepath.Dir(path)) != "data" {
+		t.Errorf("SystemSecretPath() = %q, want .../data/system-secret", path)
+	}
+}

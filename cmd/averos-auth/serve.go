@@ -62,8 +62,8 @@ func serve(ctx context.Context, args []string, e env) error {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	defer ln.Close()
-	generated, err := cfg.EnsureSystemSecret()
-	if err != nil {
+	// DevReasons reports a secret generated here, so the result is not needed.
+	if _, err := cfg.EnsureSystemSecret(); err != nil {
 		return usageError{err}
 	}
 	log, err := app.NewLogger(cfg.Log)
@@ -72,9 +72,6 @@ func serve(ctx context.Context, args []string, e env) error {
 	}
 	defer func() { _ = log.Sync() }()
 
-	if generated {
-		log.Warn("generated a new system secret", zap.String("file", cfg.SystemSecretFile))
-	}
 	for _, reason := range cfg.DevReasons() {
 		log.Warn("development setup: " + reason + "; configure it before production use")
 	}

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -151,7 +152,8 @@ func (a *App) start(ctx context.Context, onFatal func(error)) *sync.WaitGroup {
 // runStartup runs every start-up step until all have succeeded, waiting
 // between rounds with an exponential backoff capped at 30 s. It returns
 // ctx's error when ctx ends first, and at once the error of a step that
-// retrying cannot fix.
+// retrying cannot fix. A wrong system secret gets the sources of the right
+// one added to its error.
 func (a *App) runStartup(ctx context.Context) error {
 	delay := 500 * time.Millisecond
 	for attempt := 1; ; attempt++ {
@@ -163,7 +165,9 @@ func (a *App) runStartup(ctx context.Context) error {
 			return ctx.Err()
 		}
 		if errors.Is(err, wellknown.ErrSystemSecretMismatch) {
-			return err
+			return fmt.Errorf("%w; start the server with the system secret this data was created with, "+
+				"from %s (the secret in use came from %s)",
+				err, a.cfg.SystemSecretSources(), a.cfg.SystemSecretOrigin())
 		}
 		a.log.Warn("start-up step failed; retrying", zap.Error(err),
 			zap.Int("attempt", attempt), zap.Duration("retry_in", delay))

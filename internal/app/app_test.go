@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -284,6 +285,19 @@ func TestServeStopsOnSystemSecretMismatch(t *testing.T) {
 	case err := <-done:
 		if !errors.Is(err, wellknown.ErrSystemSecretMismatch) {
 			t.Errorf("Serve returned %v, want %v", err, wellknown.ErrSystemSecretMismatch)
+		}
+		// The error names the secret to start with and where it can come
+		// from.
+		for _, want := range []string{
+			"start the server with the system secret this data was created with",
+			"AVEROS_AUTH_SYSTEM_SECRET",
+			"system-secret in the configuration file",
+			filepath.Join(cfg.DataDir, "system-secret"),
+			"the secret in use came from the system-secret option",
+		} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("Serve error %q does not contain %q", err, want)
+			}
 		}
 	case <-time.After(60 * time.Second):
 		t.Fatal("Serve kept running with a system secret that does not decrypt the keys")
