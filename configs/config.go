@@ -3,14 +3,16 @@ package configs
 import "time"
 
 // Config is the whole server configuration. The yaml tag of each field is its option path
-// segment, and the usage tag is its help text. The secret tag marks a value that is never
-// printed: "value" hides the whole value, and "uri" hides the password inside a URI.
+// segment, and the usage tag is its help text. The arg tag names the value in the help
+// text when its type name would say little, such as host:port. The secret tag marks a
+// value that is never printed: "value" hides the whole value, and "uri" hides the password
+// inside a URI.
 type Config struct {
-	Listen              string `yaml:"listen" usage:"TCP address (host:port) the HTTP server listens on"`
-	Issuer              string `yaml:"issuer" usage:"issuer URL; empty derives http://localhost:PORT from listen"`
+	Listen              string `yaml:"listen" arg:"host:port" usage:"TCP address (host:port) the HTTP server listens on"`
+	Issuer              string `yaml:"issuer" arg:"URL" usage:"issuer URL; empty derives http://localhost:PORT from listen"`
 	AllowInsecureIssuer bool   `yaml:"allow-insecure-issuer" usage:"allow an http issuer on a host other than localhost, 127.0.0.1 or [::1]"`
-	MongoDBURI          string `yaml:"mongodb-uri" secret:"uri" usage:"MongoDB connection string (mongodb:// or mongodb+srv://); empty runs the embedded engine in data-dir"`
-	DataDir             string `yaml:"data-dir" usage:"directory for the embedded database and the generated system secret"`
+	MongoDBURI          string `yaml:"mongodb-uri" secret:"uri" arg:"URI" usage:"MongoDB connection string (mongodb:// or mongodb+srv://); empty runs the embedded engine in data-dir"`
+	DataDir             string `yaml:"data-dir" arg:"dir" usage:"directory for the embedded database and the generated system secret"`
 	SystemSecret        string `yaml:"system-secret" secret:"value" usage:"server-wide HMAC secret, at least 32 characters; empty reads or creates data-dir/system-secret"`
 
 	Log      LogConfig      `yaml:"log"`
@@ -104,7 +106,7 @@ type AverosConfig struct {
 	CookieName                string        `yaml:"cookie-name" usage:"name of the cookie that carries the Averos refresh token"`
 	CookieSecure              bool          `yaml:"cookie-secure" usage:"set the Secure attribute on the refresh token cookie"`
 	CookieSameSite            string        `yaml:"cookie-same-site" usage:"SameSite attribute of the refresh token cookie: Strict, Lax or None"`
-	FrontendURL               string        `yaml:"frontend-url" usage:"absolute URL of the Averos front end"`
+	FrontendURL               string        `yaml:"frontend-url" arg:"URL" usage:"absolute URL of the Averos front end"`
 	VerificationTokenLifetime time.Duration `yaml:"verification-token-lifetime" usage:"lifetime of an email verification link (duration)"`
 	ResetTokenLifetime        time.Duration `yaml:"reset-token-lifetime" usage:"lifetime of a password reset link (duration)"`
 	AvailabilityRateLimit     int           `yaml:"availability-rate-limit" usage:"availability checks allowed per minute per client IP"`
@@ -125,7 +127,7 @@ type SMTPConfig struct {
 	Username     string `yaml:"username" usage:"SMTP user name; empty skips authentication"`
 	Password     string `yaml:"password" secret:"value" usage:"SMTP password"`
 	From         string `yaml:"from" usage:"sender email address; required when host is set"`
-	TemplatesDir string `yaml:"templates-dir" usage:"directory of email templates that replace the built-in ones; empty uses the built-in ones"`
+	TemplatesDir string `yaml:"templates-dir" arg:"dir" usage:"directory of email templates that replace the built-in ones; empty uses the built-in ones"`
 }
 
 // MetricsConfig is the Prometheus metrics setup.

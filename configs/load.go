@@ -39,7 +39,7 @@ type Flags struct {
 func BindFlags(fs *flag.FlagSet) *Flags {
 	flags := &Flags{set: fs, staged: Default()}
 	fs.StringVar(&flags.configPath, "config", "",
-		"path of the YAML configuration file (env "+ConfigEnv+")")
+		"path of the YAML configuration `file` (env "+ConfigEnv+")")
 
 	root := reflect.ValueOf(&flags.staged)
 	for _, o := range allOptions() {
@@ -47,7 +47,7 @@ func BindFlags(fs *flag.FlagSet) *Flags {
 		if o.secret != "" {
 			usage += "; prefer the file or environment because flags are visible to other users"
 		}
-		fs.Var(&optionFlag{field: o.field(root)}, o.path, usage)
+		fs.Var(&optionFlag{field: o.field(root), valueName: o.valueName()}, o.path, usage)
 	}
 	return flags
 }
@@ -57,8 +57,13 @@ type optionFlag struct {
 	field reflect.Value
 	// listSet is true once the flag was given, so that a repeated list flag appends to
 	// its own items instead of to the default.
-	listSet bool
+	listSet   bool
+	valueName string
 }
+
+// ValueName returns the name of the flag's value in help text, such as host:port,
+// duration or list (ListValueName), and "" for a bool flag.
+func (f *optionFlag) ValueName() string { return f.valueName }
 
 func (f *optionFlag) String() string {
 	if !f.field.IsValid() {

@@ -366,6 +366,33 @@ func TestBindFlagsRegistersEveryOption(t *testing.T) {
 	}
 }
 
+func TestFlagValueNames(t *testing.T) {
+	fs := flag.NewFlagSet("averos-auth", flag.ContinueOnError)
+	BindFlags(fs)
+	want := map[string]string{
+		"listen":                       "host:port",
+		"cors.allowed-origins":         ListValueName,
+		"tokens.access-token-lifetime": "duration",
+		"keys.rsa-bits":                "int",
+		"http.max-body-bytes":          "int",
+		"log.level":                    "string",
+		"metrics.enabled":              "",
+	}
+	for name, valueName := range want {
+		named, ok := fs.Lookup(name).Value.(interface{ ValueName() string })
+		if !ok {
+			t.Errorf("flag --%s has no ValueName method", name)
+			continue
+		}
+		if got := named.ValueName(); got != valueName {
+			t.Errorf("value name of --%s = %q, want %q", name, got, valueName)
+		}
+	}
+	if got, _ := flag.UnquoteUsage(fs.Lookup("config")); got != "file" {
+		t.Errorf("value name of --config = %q, want file", got)
+	}
+}
+
 func TestEnvironmentNames(t *testing.T) {
 	want := map[string]string{
 		"tokens.access-token-lifetime": "AVEROS_AUTH_TOKENS_ACCESS_TOKEN_LIFETIME",

@@ -28,6 +28,8 @@ type option struct {
 	typ    reflect.Type
 	usage  string
 	secret string // "", secretValue or secretURI
+	// arg names the value in help text, such as host:port, in place of the type name.
+	arg string
 }
 
 // env returns the environment variable that sets the option.
@@ -67,6 +69,7 @@ func collectOptions(t reflect.Type, prefix string, index []int, out *[]option) {
 			typ:    f.Type,
 			usage:  f.Tag.Get("usage"),
 			secret: f.Tag.Get("secret"),
+			arg:    f.Tag.Get("arg"),
 		})
 	}
 }
@@ -80,6 +83,30 @@ func lookupOption(path string) (option, bool) {
 	}
 	return option{}, false
 }
+
+// valueName returns the name of the option's value in help text, in the style of
+// flag.PrintDefaults: the arg tag, else duration, int, list or string, and "" for a bool,
+// which takes no value.
+func (o option) valueName() string {
+	switch {
+	case o.arg != "":
+		return o.arg
+	case o.typ == durationType:
+		return "duration"
+	case o.typ.Kind() == reflect.Bool:
+		return ""
+	case o.typ.Kind() == reflect.Int || o.typ.Kind() == reflect.Int64:
+		return "int"
+	case o.typ.Kind() == reflect.Slice:
+		return ListValueName
+	default:
+		return "string"
+	}
+}
+
+// ListValueName is the value name of every list flag in help text, so that a command can
+// tell list flags from others.
+const ListValueName = "list"
 
 // expected describes the accepted text form of a value of type t, for error messages.
 func expected(t reflect.Type) string {
