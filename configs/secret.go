@@ -88,7 +88,7 @@ func (c *Config) SystemSecretPath() string {
 // come from, for messages that ask for the secret the stored data was created with.
 func (c *Config) SystemSecretSources() string {
 	return "AVEROS_AUTH_SYSTEM_SECRET, system-secret in the configuration file (--config FILE), " +
-		"or, when neither is set, the file " + c.SystemSecretPath()
+		"or, when neither is set, data-dir/system-secret (here " + c.SystemSecretPath() + ")"
 }
 
 // SystemSecretOrigin returns where the system secret in use came from, for messages.
@@ -96,7 +96,7 @@ func (c *Config) SystemSecretOrigin() string {
 	if c.SystemSecretFile != "" {
 		return "the file " + c.SystemSecretFile
 	}
-	return "the system-secret option (AVEROS_AUTH_SYSTEM_SECRET, the configuration file or a flag)"
+	return "the system-secret option"
 }
 
 func readSystemSecret(path string) (string, error) {

@@ -165,9 +165,9 @@ func (a *App) runStartup(ctx context.Context) error {
 			return ctx.Err()
 		}
 		if errors.Is(err, wellknown.ErrSystemSecretMismatch) {
-			return fmt.Errorf("%w; start the server with the system secret this data was created with, "+
-				"from %s (the secret in use came from %s)",
-				err, a.cfg.SystemSecretSources(), a.cfg.SystemSecretOrigin())
+			return fmt.Errorf("%w. The secret in use came from %s. Start the server with the secret "+
+				"this data was created with, from %s",
+				err, a.cfg.SystemSecretOrigin(), a.cfg.SystemSecretSources())
 		}
 		a.log.Warn("start-up step failed; retrying", zap.Error(err),
 			zap.Int("attempt", attempt), zap.Duration("retry_in", delay))

@@ -289,11 +289,11 @@ func TestServeStopsOnSystemSecretMismatch(t *testing.T) {
 		// The error names the secret to start with and where it can come
 		// from.
 		for _, want := range []string{
-			"start the server with the system secret this data was created with",
+			"Start the server with the secret this data was created with",
 			"AVEROS_AUTH_SYSTEM_SECRET",
 			"system-secret in the configuration file",
 			filepath.Join(cfg.DataDir, "system-secret"),
-			"the secret in use came from the system-secret option",
+			"The secret in use came from the system-secret option",
 		} {
 			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Errorf("Serve error %q does not contain %q", err, want)
