@@ -10,57 +10,26 @@ import (
 	"os"
 	"strings"
 
-	"go.uber.org/zap"
 	"golang.org/x/term"
 
-	"github.com/averos/averos-auth/configs"
 	"github.com/averos/averos-auth/internal/accounts"
-	"github.com/averos/averos-auth/internal/app"
 	"github.com/averos/averos-auth/internal/password"
-	"github.com/averos/averos-auth/storage"
 )
-
-// openForCLI ensures the system secret and opens storage, through a running
-// server's engine when one holds the data directory.
-func openForCLI(ctx context.Context, cfg *configs.Config) (*app.Storage, error) {
-	if _, err := cfg.EnsureSystemSecret(); err != nil {
-		return nil, usageError{err}
-	}
-	st, err := app.OpenStorage(ctx, cfg, zap.NewNop(), true)
-	if err != nil {
-		return nil, err
-	}
-	ictx, cancel := context.WithTimeout(ctx, cfg.Storage.Timeout*3)
-	defer cancel()
-	if err := st.Store.EnsureIndexes(ictx); err != nil {
-		_ = st.Close(context.WithoutCancel(ctx))
-		return nil, fmt.Errorf("storage is not reachable: %w", err)
-	}
-	return st, nil
-}
-
-// explain turns service errors into one clear sentence.
-func explain(err error) error {
-	var ve *accounts.ValidationError
-	if errors.As(err, &ve) {
-		return usagef("invalid input: %s", strings.Join(ve.Problems, "; "))
-	}
-	var exists *storage.AlreadyExistsError
-	if errors.As(err, &exists) {
-		return fmt.Errorf("a %s with this %s already exists", exists.Kind, exists.Field)
-	}
-	return err
-}
 
 func usersCreate(ctx context.Context, args []string, e env) error {
 	cmd := newCommand("users create", "Create a user. The password is read from standard input "+
-		"(first line), or prompted for twice on a terminal; it is never taken as an argument.", e.stderr)
+		"(first line), or prompted for twice on a terminal; it is never taken as an argument.", e)
 	userName := cmd.ownString("username", "user name (3 to 64 characters, no spaces, '@' or '/')")
 	email := cmd.ownString("email", "email address")
 	first := cmd.ownString("first-name", "first name")
 	last := cmd.ownString("last-name", "last name")
 	roles := cmd.ownList("role", "role name to assign; repeat or separate with commas (roles must exist)")
 	verified := cmd.ownBool("verified", "mark the account as verified (email confirmed)")
+	cmd.undefinedFlagHints = map[string]string{
+		"password": "the password is read from standard input, never from a flag: " +
+			"pipe it in, as in printf '%s\\n' \"$PASSWORD\" | averos-auth users create ..., " +
+			"or type it at the prompt on a terminal",
+	}
 	cfg, err := cmd.parse(args, e.environ)
 	if err != nil {
 		return err
@@ -73,7 +42,7 @@ func usersCreate(ctx context.Context, args []string, e env) error {
 		return err
 	}
 
-	st, err := openForCLI(ctx, cfg)
+	st, err := openForCLI(ctx, cfg, e)
 	if err != nil {
 		return err
 	}
@@ -92,7 +61,11 @@ func usersCreate(ctx context.Context, args []string, e env) error {
 		FirstName: *first, LastName: *last, Roles: *roles, AccountVerified: *verified,
 	})
 	if err != nil {
-		return explain(err)
+		return explain(err, map[string]flagInput{
+			"userName": {flag: "username"}, "email": {flag: "email"},
+			"firstName": {flag: "first-name"}, "lastName": {flag: "last-name"},
+			"roles": {flag: "role", values: *roles},
+		})
 	}
 	fmt.Fprintf(e.stdout, "created user %s with id %s\n", u.UserName, u.ID)
 	return nil
@@ -131,7 +104,7 @@ func readPassword(e env) (string, error) {
 }
 
 func rolesCreate(ctx context.Context, args []string, e env) error {
-	cmd := newCommand("roles create", "Create a role.", e.stderr)
+	cmd := newCommand("roles create", "Create a role.", e)
 	name := cmd.ownString("name", "role name (1 to 64 characters)")
 	desc := cmd.ownString("description", "what the role allows")
 	cfg, err := cmd.parse(args, e.environ)
@@ -141,14 +114,14 @@ func rolesCreate(ctx context.Context, args []string, e env) error {
 	if *name == "" {
 		return usagef("roles create: --name is required")
 	}
-	st, err := openForCLI(ctx, cfg)
+	st, err := openForCLI(ctx, cfg, e)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = st.Close(context.WithoutCancel(ctx)) }()
 	role, err := accounts.NewRoles(st.Store).Create(ctx, accounts.NewRole{Name: *name, Description: *desc})
 	if err != nil {
-		return explain(err)
+		return explain(err, map[string]flagInput{"name": {flag: "name"}, "description": {flag: "description"}})
 	}
 	fmt.Fprintf(e.stdout, "created role %s with id %s\n", role.Name, role.ID)
 	return nil
@@ -156,7 +129,7 @@ func rolesCreate(ctx context.Context, args []string, e env) error {
 
 func clientsCreate(ctx context.Context, args []string, e env) error {
 	cmd := newCommand("clients create", "Register an OAuth client. A confidential client's secret "+
-		"is printed once; only its hash is stored.", e.stderr)
+		"is printed once; only its hash is stored.", e)
 	id := cmd.ownString("id", "client ID (1 to 128 characters from A-Z a-z 0-9 . _ ~ -)")
 	name := cmd.ownString("name", "display name")
 	grants := cmd.ownList("grant", "allowed grant type: password, refresh_token or client_credentials; repeat or separate with commas")
@@ -176,7 +149,7 @@ func clientsCreate(ctx context.Context, args []string, e env) error {
 	if *id == "" || len(*grants) == 0 {
 		return usagef("clients create: --id and at least one --grant are required")
 	}
-	st, err := openForCLI(ctx, cfg)
+	st, err := openForCLI(ctx, cfg, e)
 	if err != nil {
 		return err
 	}
@@ -191,7 +164,14 @@ func clientsCreate(ctx context.Context, args []string, e env) error {
 		AccessTokenLifetime: *access, RefreshTokenLifetime: *refresh,
 	})
 	if err != nil {
-		return explain(err)
+		return explain(err, map[string]flagInput{
+			"client_id": {flag: "id"}, "client_name": {flag: "name"},
+			"grant_types": {flag: "grant", values: *grants}, "scopes": {flag: "scope", values: *scopes},
+			"audiences": {flag: "audience", values: *audiences}, "cors_origins": {flag: "cors-origin", values: *origins},
+			"public": {flag: "public"}, "introspect_any": {flag: "introspect-any"},
+			"access_token_lifetime":  {flag: "access-token-lifetime"},
+			"refresh_token_lifetime": {flag: "refresh-token-lifetime"},
+		})
 	}
 	if *asJSON {
 		out := map[string]any{"client_id": c.ID, "grant_types": c.GrantTypes, "scopes": c.Scopes, "public": c.Public}

@@ -17,7 +17,7 @@ func openKeys(ctx context.Context, cmd *command, args []string, e env) (*wellkno
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := openForCLI(ctx, cfg)
+	st, err := openForCLI(ctx, cfg, e)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -35,7 +35,7 @@ func openKeys(ctx context.Context, cmd *command, args []string, e env) (*wellkno
 }
 
 func keysList(ctx context.Context, args []string, e env) error {
-	cmd := newCommand("keys list", "List the signing keys with their state (pending, active, retired) and dates.", e.stderr)
+	cmd := newCommand("keys list", "List the signing keys with their state (pending, active, retired) and dates.", e)
 	m, closeAll, err := openKeys(ctx, cmd, args, e)
 	if err != nil {
 		return err
@@ -52,7 +52,7 @@ func keysRotate(ctx context.Context, args []string, e env) error {
 	cmd := newCommand("keys rotate", "Add a new signing key. Each running server publishes it in the JWKS at its next key reload "+
 		"(within a minute) and it "+
 		"starts signing after keys.rotation-lead-time; the current key is retired then and stays "+
-		"published until every token it signed has expired.", e.stderr)
+		"published until every token it signed has expired.", e)
 	m, closeAll, err := openKeys(ctx, cmd, args, e)
 	if err != nil {
 		return err

@@ -352,3 +352,307 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// runInProcess runs the command line in this process, for commands that stop
+// before they open storage.
+func runInProcess(t *testing.T, environ []string, args ...string) runResult {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, env{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut, environ: environ})
+	return runResult{code: code, stdout: out.String(), stderr: errOut.String()}
+}
+
+func TestRequestedHelpGoesToStdout(t *testing.T) {
+	environ := cliEnv(shortTempDir(t))
+	commands := [][]string{
+		{"serve"}, {"users", "create"}, {"roles", "create"}, {"clients", "create"}, {"keys", "list"}, {"keys", "rotate"},
+	}
+	for _, command := range commands {
+		for _, help := range []string{"--help", "-h"} {
+			name := strings.Join(command, " ")
+			t.Run(name+" "+help, func(t *testing.T) {
+				r := runInProcess(t, environ, append(command, help)...)
+				if r.code != 0 {
+					t.Errorf("exit code = %d, want 0", r.code)
+				}
+				if !strings.HasPrefix(r.stdout, "Usage: averos-auth "+name+" [flags]") {
+					t.Errorf("stdout = %.80q..., want the usage of %s", r.stdout, name)
+				}
+				if r.stderr != "" {
+					t.Errorf("stderr = %q, want nothing", r.stderr)
+				}
+			})
+		}
+	}
+
+	// A usage error keeps its message on stderr and prints no help.
+	r := runInProcess(t, environ, "serve", "--no-such-flag")
+	if r.code != 2 {
+		t.Errorf("unknown flag: exit code = %d, want 2", r.code)
+	}
+	if r.stdout != "" {
+		t.Errorf("unknown flag: stdout = %q, want nothing", r.stdout)
+	}
+}
+
+func TestServeHelpNamesValues(t *testing.T) {
+	r := runInProcess(t, cliEnv(shortTempDir(t)), "serve", "--help")
+	for _, want := range []string{
+		"  --listen host:port\n",
+		"  --cors.allowed-origins list\n",
+		"  --http.shutdown-timeout duration\n",
+		"  --keys.rsa-bits int\n",
+		"  --config file\n",
+		"  --metrics.enabled\n",
+		"Flags (a flag overrides the same option from --config FILE and from AVEROS_AUTH_* variables):",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("serve --help does not contain %q", want)
+		}
+	}
+	if strings.Contains(r.stdout, "the same as serve") {
+		t.Error("serve --help calls its own flags \"the same as serve\"")
+	}
+
+	r = runInProcess(t, cliEnv(shortTempDir(t)), "clients", "create", "--help")
+	for _, want := range []string{
+		"  --grant list\n",
+		"  --id string\n",
+		"  --access-token-lifetime duration\n",
+		"Configuration flags (the same as serve;",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("clients create --help does not contain %q", want)
+		}
+	}
+}
+
+func TestUnexpectedArgumentAfterListFlag(t *testing.T) {
+	environ := cliEnv(shortTempDir(t))
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"own list flag", []string{"clients", "create", "--id", "x", "--scope", "openid", "profile"},
+			`unexpected argument "profile" after --scope openid: separate values with commas, as in --scope openid,profile`},
+		{"name=value form", []string{"clients", "create", "--id", "x", "--grant=password", "refresh_token"},
+			"separate values with commas, as in --grant password,refresh_token"},
+		{"configuration list flag", []string{"serve", "--cors.allowed-origins", "http://a.example", "http://b.example"},
+			"separate values with commas, as in --cors.allowed-origins http://a.example,http://b.example"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runInProcess(t, environ, tc.args...)
+			if r.code != 2 {
+				t.Errorf("exit code = %d, want 2", r.code)
+			}
+			if !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("stderr = %q, want it to contain %q", r.stderr, tc.want)
+			}
+		})
+	}
+
+	// After a flag that is not a list, commas would not help.
+	r := runInProcess(t, environ, "clients", "create", "--id", "x", "extra")
+	if !strings.Contains(r.stderr, `unexpected argument "extra"`) {
+		t.Errorf("stderr = %q, want the unexpected argument", r.stderr)
+	}
+	if strings.Contains(r.stderr, "commas") {
+		t.Errorf("stderr = %q suggests commas after --id", r.stderr)
+	}
+}
+
+func TestPasswordFlagPointsToStandardInput(t *testing.T) {
+	for _, arg := range []string{"--password", "--password=x"} {
+		r := runInProcess(t, cliEnv(shortTempDir(t)), "users", "create", "--username", "ada", "--email", "ada@example.com", arg, "x")
+		if r.code != 2 {
+			t.Errorf("%s: exit code = %d, want 2", arg, r.code)
+		}
+		if !strings.Contains(r.stderr, "the password is read from standard input") {
+			t.Errorf("%s: stderr = %q, want the hint about standard input", arg, r.stderr)
+		}
+	}
+}
+
+func TestNameFlagInProblems(t *testing.T) {
+	fields := map[string]flagInput{
+		"grant_types": {flag: "grant", values: []string{"password", "implicit"}},
+		"userName":    {flag: "username"},
+	}
+	cases := []struct{ problem, want string }{
+		{"grant_types[1] must be one of: password, refresh_token", `--grant "implicit" must be one of: password, refresh_token`},
+		{"grant_types must not contain duplicates", "--grant must not contain duplicates"},
+		{"grant_types: a public client cannot use client_credentials", "--grant: a public client cannot use client_credentials"},
+		{"grant_types[5] must be one of: password", "--grant must be one of: password"},
+		{"userName must be 3 to 64 characters", "--username must be 3 to 64 characters"},
+		{"password must be at least 8 characters", "password must be at least 8 characters"},
+	}
+	for _, tc := range cases {
+		if got := nameFlag(tc.problem, fields); got != tc.want {
+			t.Errorf("nameFlag(%q) = %q, want %q", tc.problem, got, tc.want)
+		}
+	}
+}
+
+// secretEnv returns the environment of the binary with AVEROS_AUTH_SYSTEM_SECRET
+// set to secret.
+func secretEnv(dataDir, secret string) []string {
+	return cliEnv(dataDir, "AVEROS_AUTH_SYSTEM_SECRET="+secret)
+}
+
+func TestValidationErrorsNameFlags(t *testing.T) {
+	environ := secretEnv(shortTempDir(t), strings.Repeat("v", 40))
+	r := runCLI(t, environ, "", "clients", "create", "--id", "x", "--grant", "password,implicit")
+	if r.code != 2 {
+		t.Errorf("clients create: exit code = %d, want 2", r.code)
+	}
+	if !strings.Contains(r.stderr, `--grant "implicit" must be one of`) {
+		t.Errorf("clients create: stderr = %q, want the --grant flag and its value", r.stderr)
+	}
+	if strings.Contains(r.stderr, "grant_types") {
+		t.Errorf("clients create: stderr = %q names the API field", r.stderr)
+	}
+
+	r = runCLI(t, environ, "Sup3rSecret\n", "users", "create", "--username", "a b", "--email", "ada@example.com")
+	if !strings.Contains(r.stderr, "--username must be") {
+		t.Errorf("users create: stderr = %q, want the --username flag", r.stderr)
+	}
+}
+
+// A CLI command run without the server's system secret must not generate a
+// new one for a store that has data, and a wrong secret must be rejected
+// before anything is written.
+func TestCLIRequiresServerSecret(t *testing.T) {
+	dataDir := shortTempDir(t)
+	serverSecret := strings.Repeat("s", 40)
+	base, server, _ := startServer(t, secretEnv(dataDir, serverSecret))
+	waitReady(t, base)
+	secretFile := filepath.Join(dataDir, "system-secret")
+
+	for _, args := range [][]string{
+		{"clients", "create", "--id", "svc", "--grant", "client_credentials"},
+		{"keys", "rotate"},
+	} {
+		r := runCLI(t, cliEnv(dataDir), "", args...)
+		if r.code != 2 {
+			t.Errorf("%v without a secret: exit code = %d, want 2", args, r.code)
+		}
+		for _, want := range []string{"missing system secret", "AVEROS_AUTH_SYSTEM_SECRET", "system-secret in the configuration file"} {
+			if !strings.Contains(r.stderr, want) {
+				t.Errorf("%v without a secret: stderr = %q, want it to contain %q", args, r.stderr, want)
+			}
+		}
+		if strings.Contains(r.stdout, "client_secret") || strings.Contains(r.stdout, "created signing key") {
+			t.Errorf("%v without a secret: stdout = %q, want nothing created", args, r.stdout)
+		}
+		if _, err := os.Stat(secretFile); !os.IsNotExist(err) {
+			t.Fatalf("%v without a secret left %s behind (stat error %v)", args, secretFile, err)
+		}
+	}
+
+	r := runCLI(t, secretEnv(dataDir, strings.Repeat("w", 40)), "", "clients", "create", "--id", "svc", "--grant", "client_credentials")
+	if r.code != 2 {
+		t.Errorf("wrong secret: exit code = %d, want 2", r.code)
+	}
+	for _, want := range []string{"invalid system secret", "cannot decrypt signing key", "Run the command with the server's secret"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("wrong secret: stderr = %q, want it to contain %q", r.stderr, want)
+		}
+	}
+
+	// With the server's configuration file the client works, which also
+	// shows that the rejected runs created no client "svc".
+	config := filepath.Join(filepath.Dir(dataDir), "conf.yaml")
+	if err := os.WriteFile(config, []byte("system-secret: "+serverSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = runCLI(t, cliEnv(dataDir), "", "clients", "create", "--config", config, "--id", "svc", "--grant", "client_credentials", "--json")
+	if r.code != 0 {
+		t.Fatalf("clients create --config: code %d, stderr %q", r.code, r.stderr)
+	}
+	var created struct {
+		ClientSecret string `json:"client_secret"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &created); err != nil {
+		t.Fatalf("clients create output %q: %v", r.stdout, err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, base+"/oauth2/token", strings.NewReader("grant_type=client_credentials"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("svc", created.ClientSecret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("client_credentials token with the CLI-created client: status %d, want 200", resp.StatusCode)
+	}
+
+	// serve with another secret stops, and its error names the secret to
+	// start with.
+	if err := server.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	_ = server.Wait()
+	r = runCLI(t, secretEnv(dataDir, strings.Repeat("w", 40)), "", "serve", "--listen", "127.0.0.1:0", "--issuer", "http://localhost:8080")
+	if r.code == 0 {
+		t.Error("serve with another secret: exit code 0")
+	}
+	for _, want := range []string{"cannot decrypt signing key", "Start the server with the secret this data was created with",
+		"AVEROS_AUTH_SYSTEM_SECRET", "system-secret in the configuration file", secretFile} {
+		if !strings.Contains(r.stderr, "averos-auth: ") || !strings.Contains(r.stderr, want) {
+			t.Errorf("serve with another secret: stderr does not contain %q:\n%s", want, r.stderr)
+		}
+	}
+}
+
+// Before the first serve, a CLI command creates the data directory with a
+// notice on stderr, and generates the secret that serve then reads.
+func TestCLIBootstrapBeforeFirstServe(t *testing.T) {
+	dataDir := shortTempDir(t)
+	environ := cliEnv(dataDir)
+	r := runCLI(t, environ, "Sup3rSecret\n", "users", "create", "--username", "ada", "--email", "ada@example.com")
+	if r.code != 0 {
+		t.Fatalf("users create: code %d, stderr %q", r.code, r.stderr)
+	}
+	if want := "data directory " + dataDir + " does not exist"; !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr = %q, want it to contain %q", r.stderr, want)
+	}
+	if want := "a new secret was generated and stored in " + filepath.Join(dataDir, "system-secret"); !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr = %q, want it to contain %q", r.stderr, want)
+	}
+
+	r = runCLI(t, environ, "", "roles", "create", "--name", "admin")
+	if r.code != 0 {
+		t.Fatalf("roles create: code %d, stderr %q", r.code, r.stderr)
+	}
+	if strings.Contains(r.stderr, "does not exist") || strings.Contains(r.stderr, "generated") {
+		t.Errorf("second command: stderr = %q, want no notice", r.stderr)
+	}
+
+	base, _, logs := startServer(t, environ)
+	waitReady(t, base)
+	if !strings.Contains(logs.String(), "so it is read from "+filepath.Join(dataDir, "system-secret")) {
+		t.Errorf("serve did not read the secret that the CLI generated; log:\n%s", logs)
+	}
+	r = runCLI(t, environ, "", "keys", "list")
+	if r.code != 0 {
+		t.Errorf("keys list beside the server: code %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// On a first start, the log reports that the secret was generated and not
+// that it was read from the file.
+func TestServeFirstStartLogsGeneratedSecret(t *testing.T) {
+	dataDir := shortTempDir(t)
+	_, _, logs := startServer(t, cliEnv(dataDir))
+	log := logs.String()
+	if !strings.Contains(log, "a new secret was generated and stored in "+filepath.Join(dataDir, "system-secret")) {
+		t.Errorf("log does not report the generated secret:\n%s", log)
+	}
+	if strings.Contains(log, "is read from") {
+		t.Errorf("log says the new secret was read from the file:\n%s", log)
+	}
+}

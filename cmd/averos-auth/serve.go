@@ -39,7 +39,7 @@ func defaultMemoryLimit(argon2MemoryKiB int) int64 {
 const defaultGCPercent = 400
 
 func serve(ctx context.Context, args []string, e env) error {
-	cmd := newCommand("serve", "Run the authorization server until SIGINT or SIGTERM.", e.stderr)
+	cmd := newCommand("serve", "Run the authorization server until SIGINT or SIGTERM.", e)
 	cfg, err := cmd.parse(args, e.environ)
 	if err != nil {
 		return err
