@@ -277,9 +277,19 @@ func (a *Adapter) EnsureClient(ctx context.Context) error {
 		return nil
 	}
 	// The configuration owns this client: put back what /auth/login needs.
+	// The change may run again after a concurrent write, so it adds only
+	// what the client it is given lacks.
 	_, err = a.store.Clients.Update(ctx, c.ID, func(c *storage.Client) error {
-		c.GrantTypes = append(c.GrantTypes, missingGrants...)
-		c.Scopes = append(c.Scopes, missingScopes...)
+		for _, g := range missingGrants {
+			if !slices.Contains(c.GrantTypes, g) {
+				c.GrantTypes = append(c.GrantTypes, g)
+			}
+		}
+		for _, s := range missingScopes {
+			if !slices.Contains(c.Scopes, s) {
+				c.Scopes = append(c.Scopes, s)
+			}
+		}
 		return nil
 	})
 	if err != nil {
