@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -58,9 +59,22 @@ func keysRotate(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer closeAll()
+	keys, err := m.List(ctx)
+	if err != nil {
+		return err
+	}
 	k, err := m.Rotate(ctx)
 	if err != nil {
 		return fmt.Errorf("rotate signing keys: %w", err)
+	}
+	// A second rotation within the lead time is allowed, but the earlier
+	// pending key then never signs: it retires when the newer one activates.
+	for _, old := range keys {
+		if old.State == wellknown.StatePending {
+			fmt.Fprintf(e.stderr, "warning: signing key %s was already pending (activates %s); "+
+				"it will be retired unused when the new key activates\n",
+				old.KID, old.Activates.UTC().Format(time.RFC3339))
+		}
 	}
 	return wellknown.PrintRotation(e.stdout, k)
 }

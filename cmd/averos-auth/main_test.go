@@ -269,12 +269,17 @@ func TestServeAndCLIAgainstRunningServer(t *testing.T) {
 		t.Errorf("keys list: code %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 	r = runCLI(t, env, "", "keys", "rotate")
-	if r.code != 0 || !strings.Contains(r.stdout, "created signing key") {
+	if r.code != 0 || !strings.Contains(r.stdout, "created signing key") || strings.Contains(r.stderr, "already pending") {
 		t.Errorf("keys rotate: code %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 	r = runCLI(t, env, "", "keys", "list")
 	if !strings.Contains(r.stdout, "pending") {
 		t.Errorf("keys list after rotate has no pending key: %q", r.stdout)
+	}
+	// A second rotation while a key is pending succeeds with a warning.
+	r = runCLI(t, env, "", "keys", "rotate")
+	if r.code != 0 || !strings.Contains(r.stderr, "was already pending") {
+		t.Errorf("second keys rotate: code %d, stderr %q", r.code, r.stderr)
 	}
 
 	for _, secret := range []string{created.ClientSecret, demo.ClientSecret, "Sup3rSecret", tok.RefreshToken, tok.AccessToken} {
