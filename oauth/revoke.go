@@ -102,8 +102,13 @@ func (p *Provider) RevokeUserTokens(ctx context.Context, userID string) error {
 }
 
 func (p *Provider) revokeUserTokensAt(ctx context.Context, userID string, now time.Time) error {
+	at := now.UTC().Truncate(time.Millisecond)
+	// A later revocation stored meanwhile stays: moving the time back would
+	// revive the tokens issued in between.
 	_, err := p.store.Users.Update(ctx, userID, func(u *storage.User) error {
-		u.TokensValidAfter = now.UTC().Truncate(time.Millisecond)
+		if at.After(u.TokensValidAfter) {
+			u.TokensValidAfter = at
+		}
 		return nil
 	})
 	if err != nil {
@@ -116,8 +121,11 @@ func (p *Provider) revokeUserTokensAt(ctx context.Context, userID string, now ti
 // client's TokensValidAfter to now.
 func (p *Provider) RevokeClientTokens(ctx context.Context, clientID string) error {
 	now := p.now()
+	at := now.UTC().Truncate(time.Millisecond)
 	_, err := p.store.Clients.Update(ctx, clientID, func(c *storage.Client) error {
-		c.TokensValidAfter = now.UTC().Truncate(time.Millisecond)
+		if at.After(c.TokensValidAfter) {
+			c.TokensValidAfter = at
+		}
 		return nil
 	})
 	p.clients.forget(clientID)
