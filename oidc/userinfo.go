@@ -64,6 +64,9 @@ func (h *UserinfoHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.challenge(w, http.StatusBadRequest, "invalid_request",
 			"The access token must be sent once, in the Authorization header or the form body.")
 		return
+	case bodyTooLarge:
+		h.challenge(w, http.StatusBadRequest, "invalid_request", "The request body is too large.")
+		return
 	}
 
 	at, err := h.validate(r.Context(), raw)
@@ -105,6 +108,7 @@ const (
 	tokenFound tokenStatus = iota
 	tokenMissing
 	tokenMalformed
+	bodyTooLarge
 )
 
 // bearerToken extracts the access token from the Authorization header or a
@@ -129,6 +133,9 @@ func bearerToken(r *http.Request) (string, tokenStatus) {
 		mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		if mediaType == "application/x-www-form-urlencoded" {
 			form, err := readForm(r)
+			if httpserver.IsBodyTooLarge(err) {
+				return "", bodyTooLarge
+			}
 			if err != nil || len(form["access_token"]) > 1 {
 				return "", tokenMalformed
 			}

@@ -51,12 +51,13 @@ func wrap(op string, err error) error {
 	return fmt.Errorf("storage: %s: %w", op, err)
 }
 
-// IsUnavailable reports whether err comes from a storage connection problem
-// (the server unreachable, a timeout) rather than from the request itself.
+// IsUnavailable reports whether err is a passing storage condition that a
+// retry may clear (the server unreachable, a timeout, or writes that kept
+// losing to concurrent updates) rather than a fault of the request itself.
 func IsUnavailable(err error) bool {
 	if err == nil {
 		return false
 	}
 	return mongo.IsNetworkError(err) || mongo.IsTimeout(err) ||
-		errors.Is(err, mongo.ErrClientDisconnected)
+		errors.Is(err, mongo.ErrClientDisconnected) || errors.Is(err, ErrConflict)
 }
