@@ -67,13 +67,13 @@ func keysRotate(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return fmt.Errorf("rotate signing keys: %w", err)
 	}
-	// A second rotation within the lead time is allowed, but the earlier
-	// pending key then never signs: it retires when the newer one activates.
+	// A second rotation within the lead time is allowed: the earlier pending
+	// key still activates first and signs until the new one activates.
 	for _, old := range keys {
 		if old.State == wellknown.StatePending {
-			fmt.Fprintf(e.stderr, "warning: signing key %s was already pending (activates %s); "+
-				"it will be retired unused when the new key activates\n",
-				old.KID, old.Activates.UTC().Format(time.RFC3339))
+			fmt.Fprintf(e.stderr, "warning: signing key %s was already pending: it activates at %s "+
+				"and signs until the new key activates at %s\n", old.KID,
+				old.Activates.UTC().Format(time.RFC3339), k.ActivatesAt.UTC().Format(time.RFC3339))
 		}
 	}
 	return wellknown.PrintRotation(e.stdout, k)
