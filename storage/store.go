@@ -21,6 +21,8 @@ const (
 	collSigningKeys   = "signing_keys"
 	collClaims        = "unique_claims"
 	collLoginFailures = "login_failures"
+	// collSystem holds documents about the store itself.
+	collSystem = "system"
 )
 
 // Store is the connection to the database and the repositories over it.

@@ -8,8 +8,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -157,10 +160,12 @@ func openStoredKey(sk storage.SigningKey, sealKey []byte) (*key, error) {
 	}, nil
 }
 
-// CheckSystemSecret opens one stored signing key with the key that secret
-// derives, so that a command can find a wrong system secret before it writes
-// anything. It returns nil when the store has no signing keys, and an error
-// that wraps ErrSystemSecretMismatch when the key does not decrypt.
+// CheckSystemSecret checks secret against the store before anything that
+// depends on it is written: it must decrypt a stored signing key, and it must
+// match the secret check value that the first checked secret stored. A store
+// without that value gets the value of secret, so from then on a process with
+// another secret is refused even while the store has no signing keys. A
+// mismatch is an error that wraps ErrSystemSecretMismatch.
 func CheckSystemSecret(ctx context.Context, store *storage.Store, secret string) error {
 	sealKey, err := secrets.DeriveKey(secret, secrets.PurposeKeyEncryption)
 	if err != nil {
@@ -170,11 +175,40 @@ func CheckSystemSecret(ctx context.Context, store *storage.Store, secret string)
 	if err != nil {
 		return fmt.Errorf("wellknown: load signing keys: %w", err)
 	}
-	if len(stored) == 0 {
-		return nil
+	if len(stored) > 0 {
+		if _, err := openStoredKey(stored[0], sealKey); err != nil {
+			return err
+		}
 	}
-	_, err = openStoredKey(stored[0], sealKey)
-	return err
+
+	want, err := secretCheckValue(secret)
+	if err != nil {
+		return err
+	}
+	got, err := store.EnsureSecretCheck(ctx, want)
+	if err != nil {
+		return fmt.Errorf("wellknown: check the system secret: %w", err)
+	}
+	if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		return fmt.Errorf("the store was set up with another system secret: %w", ErrSystemSecretMismatch)
+	}
+	return nil
+}
+
+// secretCheckLabel is what the secret check value authenticates.
+const secretCheckLabel = "averos-auth store"
+
+// secretCheckValue derives the value that identifies secret in the store: an
+// HMAC under a key derived for this purpose only, so it reveals nothing that
+// the other derived keys protect.
+func secretCheckValue(secret string) (string, error) {
+	key, err := secrets.DeriveKey(secret, secrets.PurposeSecretCheck)
+	if err != nil {
+		return "", fmt.Errorf("wellknown: %w", err)
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(secretCheckLabel))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil)), nil
 }
 
 // signerFor returns k as a crypto.Signer after checking that its type fits alg.

@@ -144,7 +144,7 @@ func TestCheckSystemSecret(t *testing.T) {
 	e := newTestEnv(t)
 	ctx := context.Background()
 	other := "another-system-secret-0123456789abcdefghij"
-	if err := CheckSystemSecret(ctx, e.store, other); err != nil {
+	if err := CheckSystemSecret(ctx, e.store, testSecret); err != nil {
 		t.Errorf("empty store: %v, want nil", err)
 	}
 
@@ -161,6 +161,30 @@ func TestCheckSystemSecret(t *testing.T) {
 	}
 	if err := CheckSystemSecret(ctx, e.store, "short"); err == nil {
 		t.Error("a secret of 5 characters: nil, want an error")
+	}
+}
+
+func TestCheckSystemSecretWithoutKeys(t *testing.T) {
+	e := newTestEnv(t)
+	ctx := context.Background()
+	other := "another-system-secret-0123456789abcdefghij"
+	// The first secret checked on a store binds it, before any key exists.
+	if err := CheckSystemSecret(ctx, e.store, other); err != nil {
+		t.Fatalf("first check: %v", err)
+	}
+	if err := CheckSystemSecret(ctx, e.store, other); err != nil {
+		t.Errorf("the same secret again: %v, want nil", err)
+	}
+	err := CheckSystemSecret(ctx, e.store, testSecret)
+	if !errors.Is(err, ErrSystemSecretMismatch) {
+		t.Errorf("another secret on a store without keys: %v, want ErrSystemSecretMismatch", err)
+	}
+	stored, err := e.store.SecretCheck(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(stored, other) {
+		t.Error("the store holds the secret itself")
 	}
 }
 

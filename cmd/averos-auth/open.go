@@ -79,15 +79,15 @@ func reportNewDataDir(dataDir string, stderr io.Writer) {
 }
 
 // ensureCLISecret sets the system secret of a CLI command from the
-// configuration or data-dir/system-secret, and checks it against the stored
-// signing keys. It generates a new secret only for a store without signing
-// keys and clients, as before the first serve: a client secret hashed with a
-// secret that the server does not use would never match.
+// configuration or data-dir/system-secret, and checks it against the store
+// (wellknown.CheckSystemSecret). It generates a new secret only for a store
+// that no secret was checked against and that has no signing keys or
+// clients, as before the first serve: a client secret hashed with a secret
+// that the server does not use would never match.
 //
-// NOTE: the check and the generation are not atomic. A server with another
-// secret that starts on the same empty store at that moment creates its
-// first signing key with its own secret, and a client created here with the
-// new secret then fails to authenticate.
+// NOTE: the generation and the binding are not atomic. When a server with
+// another secret binds the empty store in between, the command fails before
+// it writes anything, but the secret file it generated stays behind.
 func ensureCLISecret(ctx context.Context, cfg *configs.Config, store *storage.Store, e env) error {
 	found, err := cfg.ReadSystemSecret()
 	if err != nil {
@@ -97,7 +97,13 @@ func ensureCLISecret(ctx context.Context, cfg *configs.Config, store *storage.St
 		return generateCLISecret(ctx, cfg, store, e)
 	}
 
-	err = wellknown.CheckSystemSecret(ctx, store, cfg.SystemSecret)
+	return checkCLISecret(ctx, cfg, store)
+}
+
+// checkCLISecret checks the command's secret against the store, with advice
+// on a mismatch.
+func checkCLISecret(ctx context.Context, cfg *configs.Config, store *storage.Store) error {
+	err := wellknown.CheckSystemSecret(ctx, store, cfg.SystemSecret)
 	if errors.Is(err, wellknown.ErrSystemSecretMismatch) {
 		return usagef("invalid system secret: %v. The secret in use came from %s. "+
 			"Run the command with the server's secret, from %s",
@@ -117,9 +123,14 @@ func generateCLISecret(ctx context.Context, cfg *configs.Config, store *storage.
 	if err != nil {
 		return fmt.Errorf("list clients: %w", err)
 	}
-	if len(keys) > 0 || len(clients) > 0 {
+	_, err = store.SecretCheck(ctx)
+	bound := err == nil
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("read the system secret check: %w", err)
+	}
+	if len(keys) > 0 || len(clients) > 0 || bound {
 		return usagef("missing system secret: system-secret is not configured and %s does not exist, "+
-			"but the store has signing keys or clients that depend on the server's secret. "+
+			"but the store was set up with the server's secret. "+
 			"Run the command with the server's secret, from %s",
 			cfg.SystemSecretPath(), cfg.SystemSecretSources())
 	}
@@ -132,5 +143,7 @@ func generateCLISecret(ctx context.Context, cfg *configs.Config, store *storage.
 		fmt.Fprintf(e.stderr, "averos-auth: system-secret is not configured, so a new secret was generated "+
 			"and stored in %s\n", cfg.SystemSecretPath())
 	}
-	return nil
+	// Binds the store to the new secret, or finds that another process
+	// bound it meanwhile.
+	return checkCLISecret(ctx, cfg, store)
 }

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"context"
+
 	"fmt"
 	"time"
 
@@ -93,7 +95,11 @@ func (a *App) mount() error {
 		return err
 	}
 
-	a.startup = append(a.startup, provider.Migrate, keys.Init, averosAdapter.EnsureClient)
+	// The secret check comes before anything that the secret seals or keys.
+	checkSecret := func(ctx context.Context) error {
+		return wellknown.CheckSystemSecret(ctx, store, cfg.SystemSecret)
+	}
+	a.startup = append(a.startup, checkSecret, provider.Migrate, keys.Init, averosAdapter.EnsureClient)
 	a.background = append(a.background, keys.Run)
 
 	r := a.server.Router()

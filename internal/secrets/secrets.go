@@ -22,6 +22,7 @@ const (
 	PurposeKeyEncryption = "averos-auth signing key encryption v1"
 	PurposeTokenHMAC     = "averos-auth opaque token hmac v1"
 	PurposeOneTimeTokens = "averos-auth one-time token hashing v1"
+	PurposeSecretCheck   = "averos-auth system secret check v1"
 )
 
 // DeriveKey returns a 32-byte key for purpose, derived from the system
