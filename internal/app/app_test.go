@@ -303,3 +303,38 @@ func TestServeStopsOnSystemSecretMismatch(t *testing.T) {
 		t.Fatal("Serve kept running with a system secret that does not decrypt the keys")
 	}
 }
+
+func TestServeStopsOnSecretOfAnotherSetup(t *testing.T) {
+	st := storagetest.New(t)
+	// A CLI bootstrap with another secret bound the store; no key exists yet.
+	if err := wellknown.CheckSystemSecret(context.Background(), st, "another-system-secret-0123456789abcdef"); err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(testConfig(t), zap.NewNop(), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx, ln) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, wellknown.ErrSystemSecretMismatch) {
+			t.Errorf("Serve returned %v, want %v", err, wellknown.ErrSystemSecretMismatch)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("Serve kept running on a store set up with another secret")
+	}
+	keys, err := st.Keys.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 0 {
+		t.Errorf("%d signing keys stored by the refused server, want 0", len(keys))
+	}
+}
