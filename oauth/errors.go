@@ -11,6 +11,7 @@ import (
 
 	"github.com/averos/averos-auth/internal/httpserver"
 	"github.com/averos/averos-auth/storage"
+	"github.com/averos/averos-auth/wellknown"
 )
 
 // ErrInvalidToken reports an access token that is malformed, badly signed,
@@ -45,7 +46,10 @@ func classify(err error) oauthError {
 		}
 		return oauthError{status: rfc.CodeField, code: rfc.ErrorField, description: description}
 	}
-	if errors.Is(err, context.Canceled) || storage.IsUnavailable(err) {
+	// Until start-up has loaded the signing keys, no token can be signed:
+	// the client may retry, as the well-known endpoints tell it too.
+	if errors.Is(err, context.Canceled) || storage.IsUnavailable(err) ||
+		errors.Is(err, wellknown.ErrNotInitialized) {
 		return oauthError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable",
 			description: "The server is temporarily unable to handle the request.", serverFault: true}
 	}

@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/averos/averos-auth/storage"
+	"github.com/averos/averos-auth/wellknown"
 )
 
 func TestTokenEndpointErrors(t *testing.T) {
@@ -238,5 +240,12 @@ func TestSentClientID(t *testing.T) {
 				t.Errorf("sentClientID = %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestKeysNotLoadedIsUnavailable(t *testing.T) {
+	err := fmt.Errorf("jws: read the active signing key: %w", wellknown.ErrNotInitialized)
+	if got := classify(err); got.status != http.StatusServiceUnavailable || got.code != "temporarily_unavailable" {
+		t.Errorf("classify = %d %s, want 503 temporarily_unavailable", got.status, got.code)
 	}
 }
