@@ -262,6 +262,12 @@ func errRefreshInvalid(cause error) error {
 func (p *Provider) grantScopes(r fosite.AccessRequester, c *client, sess *session) error {
 	requested := r.GetRequestedScopes()
 	if sess.presented != nil {
+		// A client that lost the refresh scope may not refresh, even with a
+		// narrower scope that leaves it out.
+		if !slices.Contains(c.c.Scopes, p.cfg.RefreshScope) {
+			return fosite.ErrInvalidScope.WithHintf("The client is no longer allowed the scope %q.",
+				p.cfg.RefreshScope)
+		}
 		if _, sent := r.GetRequestForm()["scope"]; !sent || len(requested) == 0 {
 			requested = sess.grant.Scopes
 		}
@@ -301,21 +307,23 @@ func (p *Provider) grantScopes(r fosite.AccessRequester, c *client, sess *sessio
 // issuer. The issuer is the resource server of userinfo, so a token that
 // grants openid always names it.
 func (p *Provider) audience(r fosite.AccessRequester, c *client, sess *session, scopes []string) ([]string, error) {
-	if sess.presented != nil {
-		return sess.grant.Audience, nil
-	}
-	requested := r.GetRequestedAudience()
-	for _, aud := range requested {
-		if !slices.Contains(c.c.Audiences, aud) {
-			return nil, fosite.ErrInvalidRequest.WithHintf("The client is not allowed the audience %q.", aud)
-		}
-	}
 	var audience []string
-	switch {
-	case len(requested) > 0:
-		audience = slices.Clone(requested)
-	case len(c.c.Audiences) > 0:
-		audience = slices.Clone(c.c.Audiences)
+	if sess.presented != nil {
+		// Families from before the issuer rule get it on their next refresh.
+		audience = slices.Clone(sess.grant.Audience)
+	} else {
+		requested := r.GetRequestedAudience()
+		for _, aud := range requested {
+			if !slices.Contains(c.c.Audiences, aud) {
+				return nil, fosite.ErrInvalidRequest.WithHintf("The client is not allowed the audience %q.", aud)
+			}
+		}
+		switch {
+		case len(requested) > 0:
+			audience = slices.Clone(requested)
+		case len(c.c.Audiences) > 0:
+			audience = slices.Clone(c.c.Audiences)
+		}
 	}
 	if len(audience) == 0 || (slices.Contains(scopes, oidc.ScopeOpenID) && !slices.Contains(audience, p.cfg.Issuer)) {
 		audience = append(audience, p.cfg.Issuer)

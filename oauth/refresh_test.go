@@ -5,9 +5,12 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/averos/averos-auth/storage"
 )
@@ -127,6 +130,41 @@ func TestRefreshScope(t *testing.T) {
 		again := e.refreshGrant("web", "s3cret", next, nil)
 		if again.status != http.StatusOK || again.str("scope") != "openid profile offline_access" {
 			t.Errorf("refresh with the new token: %d %s", again.status, again.raw)
+		}
+	})
+	t.Run("client lost the refresh scope", func(t *testing.T) {
+		e.addClient("shrinking", "s3cret")
+		first := e.post("/oauth2/token", url.Values{"grant_type": {"password"}, "username": {"ada"},
+			"password": {"correct horse"}, "scope": {"openid offline_access"}}, basic("shrinking", "s3cret"))
+		if first.status != http.StatusOK {
+			t.Fatalf("login: %d %s", first.status, first.raw)
+		}
+		if _, err := e.store.Clients.Update(context.Background(), "shrinking", func(c *storage.Client) error {
+			c.Scopes = slices.DeleteFunc(c.Scopes, func(s string) bool { return s == "offline_access" })
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		e.p.ForgetClient("shrinking")
+		r := e.refreshGrant("shrinking", "s3cret", first.str("refresh_token"), url.Values{"scope": {"openid"}})
+		wantOAuthError(t, r, http.StatusBadRequest, "invalid_scope")
+	})
+	t.Run("family from before the issuer rule", func(t *testing.T) {
+		first := e.login(t, "openid offline_access")
+		// Families stored by older builds may name only another audience.
+		_, err := e.p.tokens.grants.UpdateOne(context.Background(),
+			byID(e.grantOf(t, first.str("access_token"))),
+			bson.D{{Key: "$set", Value: bson.D{{Key: "audience", Value: []string{"https://api.example.test"}}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := e.refreshGrant("web", "s3cret", first.str("refresh_token"), nil)
+		at, err := e.p.ValidateAccessToken(context.Background(), r.str("access_token"))
+		if err != nil {
+			t.Fatalf("refresh: %d %s: %v", r.status, r.raw, err)
+		}
+		if !slices.Equal(at.Audience, []string{"https://api.example.test", "http://issuer.test"}) {
+			t.Errorf("audience after refresh = %v, want the stored one and the issuer", at.Audience)
 		}
 	})
 	t.Run("scope in another case", func(t *testing.T) {
