@@ -47,7 +47,8 @@ type Options struct {
 
 	// ReadTimeout bounds the time to read a whole request, body included, so
 	// a client cannot hold a connection by sending its body slowly. Zero or
-	// less means DefaultReadTimeout.
+	// less means DefaultReadTimeout; one not above ReadHeaderTimeout becomes
+	// ReadHeaderTimeout plus DefaultReadTimeout.
 	ReadTimeout time.Duration
 
 	// ShutdownTimeout bounds how long Serve waits for in-flight requests after
@@ -97,6 +98,11 @@ func New(opts Options) *Server {
 	readTimeout := opts.ReadTimeout
 	if readTimeout <= 0 {
 		readTimeout = DefaultReadTimeout
+	}
+	// The read timeout covers the headers too, so it leaves time for the
+	// body after the slowest headers allowed.
+	if readTimeout <= readHeaderTimeout {
+		readTimeout = readHeaderTimeout + DefaultReadTimeout
 	}
 	shutdownTimeout := opts.ShutdownTimeout
 	if shutdownTimeout <= 0 {

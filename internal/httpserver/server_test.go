@@ -395,3 +395,10 @@ func TestServeReadTimeoutEndsSlowBody(t *testing.T) {
 		t.Fatal("the handler was still reading the body after 5 s")
 	}
 }
+
+func TestReadTimeoutOutlastsHeaderTimeout(t *testing.T) {
+	srv := New(Options{ReadHeaderTimeout: time.Minute})
+	if srv.readTimeout <= time.Minute {
+		t.Errorf("read timeout %s does not exceed the header timeout of 1m", srv.readTimeout)
+	}
+}
