@@ -363,7 +363,7 @@ func newSelfSignedCert(t *testing.T) (tls.Certificate, *x509.CertPool) {
 }
 
 func TestServeReadTimeoutEndsSlowBody(t *testing.T) {
-	srv := New(Options{ReadTimeout: 300 * time.Millisecond})
+	srv := New(Options{ReadHeaderTimeout: 100 * time.Millisecond, ReadTimeout: 300 * time.Millisecond})
 	readErr := make(chan error, 1)
 	srv.Router().Post("/upload", func(w http.ResponseWriter, r *http.Request) {
 		_, err := io.ReadAll(r.Body)
