@@ -273,6 +273,28 @@ func TestServeStopsOnSystemSecretMismatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	err = serveUntilStopped(t, second)
+	if !errors.Is(err, wellknown.ErrSystemSecretMismatch) {
+		t.Errorf("Serve returned %v, want %v", err, wellknown.ErrSystemSecretMismatch)
+	}
+	// The error names the secret to start with and where it can come from.
+	for _, want := range []string{
+		"Start the server with the secret this data was created with",
+		"AVEROS_AUTH_SYSTEM_SECRET",
+		"system-secret in the configuration file",
+		filepath.Join(cfg.DataDir, "system-secret"),
+		"The secret in use came from the system-secret option",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Serve error %q does not contain %q", err, want)
+		}
+	}
+}
+
+// serveUntilStopped runs a.Serve on a new loopback listener and returns the
+// error it stops with, failing the test when it still runs after 60 s.
+func serveUntilStopped(t *testing.T, a *app.App) error {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -280,27 +302,13 @@ func TestServeStopsOnSystemSecretMismatch(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- second.Serve(ctx, ln) }()
+	go func() { done <- a.Serve(ctx, ln) }()
 	select {
 	case err := <-done:
-		if !errors.Is(err, wellknown.ErrSystemSecretMismatch) {
-			t.Errorf("Serve returned %v, want %v", err, wellknown.ErrSystemSecretMismatch)
-		}
-		// The error names the secret to start with and where it can come
-		// from.
-		for _, want := range []string{
-			"Start the server with the secret this data was created with",
-			"AVEROS_AUTH_SYSTEM_SECRET",
-			"system-secret in the configuration file",
-			filepath.Join(cfg.DataDir, "system-secret"),
-			"The secret in use came from the system-secret option",
-		} {
-			if err == nil || !strings.Contains(err.Error(), want) {
-				t.Errorf("Serve error %q does not contain %q", err, want)
-			}
-		}
+		return err
 	case <-time.After(60 * time.Second):
-		t.Fatal("Serve kept running with a system secret that does not decrypt the keys")
+		t.Fatal("Serve kept running, want a start-up failure")
+		return nil
 	}
 }
 
@@ -314,21 +322,8 @@ func TestServeStopsOnSecretOfAnotherSetup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx, ln) }()
-	select {
-	case err := <-done:
-		if !errors.Is(err, wellknown.ErrSystemSecretMismatch) {
-			t.Errorf("Serve returned %v, want %v", err, wellknown.ErrSystemSecretMismatch)
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("Serve kept running on a store set up with another secret")
+	if err := serveUntilStopped(t, a); !errors.Is(err, wellknown.ErrSystemSecretMismatch) {
+		t.Errorf("Serve returned %v, want %v", err, wellknown.ErrSystemSecretMismatch)
 	}
 	keys, err := st.Keys.List(context.Background())
 	if err != nil {
