@@ -1,6 +1,7 @@
 package storage_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -170,25 +171,15 @@ func TestUserRecordLoginDuringUpdate(t *testing.T) {
 		loginAt := base.Add(time.Duration(round) * time.Minute)
 		revokedAt := loginAt.Add(time.Second)
 
-		var wg sync.WaitGroup
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			if err := s.Users.RecordLogin(c, u.ID, loginAt, "127.0.0.1"); err != nil {
-				t.Errorf("record login: %v", err)
-			}
-		}()
-		go func() {
-			defer wg.Done()
-			_, err := s.Users.Update(c, u.ID, func(u *storage.User) error {
-				u.TokensValidAfter = revokedAt
-				return nil
+		atOnce(t,
+			func() error { return s.Users.RecordLogin(c, u.ID, loginAt, "127.0.0.1") },
+			func() error {
+				_, err := s.Users.Update(c, u.ID, func(u *storage.User) error {
+					u.TokensValidAfter = revokedAt
+					return nil
+				})
+				return err
 			})
-			if err != nil {
-				t.Errorf("revoke: %v", err)
-			}
-		}()
-		wg.Wait()
 
 		got := getUser(t, s, u.ID)
 		if got.LastLoginAt == nil || !got.LastLoginAt.Equal(loginAt) {
@@ -210,21 +201,9 @@ func TestUserSetLockedUntilDuringUpdate(t *testing.T) {
 	until := time.Date(2026, 3, 1, 12, 15, 0, 0, time.UTC)
 	for round := range 12 {
 		u := createUser(t, s, fmt.Sprintf("lock%d", round))
-		var wg sync.WaitGroup
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			if err := s.Users.SetLockedUntil(c, u.ID, until); err != nil {
-				t.Errorf("set lock: %v", err)
-			}
-		}()
-		go func() {
-			defer wg.Done()
-			if _, err := s.Users.Update(c, u.ID, func(u *storage.User) error { u.Disabled = true; return nil }); err != nil {
-				t.Errorf("disable: %v", err)
-			}
-		}()
-		wg.Wait()
+		atOnce(t,
+			func() error { return s.Users.SetLockedUntil(c, u.ID, until) },
+			func() error { return disable(c, s, u.ID) })
 
 		got := getUser(t, s, u.ID)
 		if got.LockedUntil == nil || !got.LockedUntil.Equal(until) {
@@ -246,21 +225,9 @@ func TestUserRemoveRolesDuringUpdate(t *testing.T) {
 		if err := s.Users.Create(c, u); err != nil {
 			t.Fatal(err)
 		}
-		var wg sync.WaitGroup
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			if err := s.Users.RemoveRoles(c, u.ID, []string{"ops"}); err != nil {
-				t.Errorf("remove roles: %v", err)
-			}
-		}()
-		go func() {
-			defer wg.Done()
-			if _, err := s.Users.Update(c, u.ID, func(u *storage.User) error { u.Disabled = true; return nil }); err != nil {
-				t.Errorf("disable: %v", err)
-			}
-		}()
-		wg.Wait()
+		atOnce(t,
+			func() error { return s.Users.RemoveRoles(c, u.ID, []string{"ops"}) },
+			func() error { return disable(c, s, u.ID) })
 
 		got := getUser(t, s, u.ID)
 		if !slices.Equal(got.Roles, []string{"dev"}) {
@@ -637,4 +604,26 @@ func TestClientUpdateConflictAndDelete(t *testing.T) {
 	if !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("update during delete: err = %v, want ErrNotFound", err)
 	}
+}
+
+// atOnce runs the writes at the same time and reports each one that fails.
+func atOnce(t *testing.T, writes ...func() error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for i, write := range writes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := write(); err != nil {
+				t.Errorf("write %d: %v", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// disable disables the user with id.
+func disable(c context.Context, s *storage.Store, id string) error {
+	_, err := s.Users.Update(c, id, func(u *storage.User) error { u.Disabled = true; return nil })
+	return err
 }
