@@ -9,8 +9,8 @@ import (
 	"testing"
 )
 
-// A POST whose form body passes the body limit must not be told that its
-// access token was sent twice: the server limit, not the token, failed.
+// A POST whose form body exceeds the body limit gets an error about the body
+// size, not one about the access token.
 func TestUserinfoBodyTooLarge(t *testing.T) {
 	validate := func(context.Context, string) (AccessToken, error) {
 		t.Error("the token was validated although the body could not be read")

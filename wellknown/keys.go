@@ -195,7 +195,7 @@ func CheckSystemSecret(ctx context.Context, store *storage.Store, secret string)
 	return nil
 }
 
-// secretCheckLabel is what the secret check value authenticates.
+// secretCheckLabel is the message that the secret check value authenticates.
 const secretCheckLabel = "averos-auth store"
 
 // secretCheckValue derives the value that identifies secret in the store: an

@@ -12,8 +12,8 @@ import (
 )
 
 // An update that lost every race to concurrent writers fails with
-// storage.ErrConflict, whose message asks for a retry. The client must get a
-// status that says so (409 Conflict or 503), not 500 Internal Server Error.
+// storage.ErrConflict, a condition a retry may clear. The client must get a
+// status that means that (409 Conflict or 503), not 500 Internal Server Error.
 func TestWriteErrorConflict(t *testing.T) {
 	a := &API{log: zap.NewNop()}
 	rec := httptest.NewRecorder()

@@ -82,7 +82,7 @@ func reportNewDataDir(dataDir string, stderr io.Writer) {
 // configuration or data-dir/system-secret, and checks it against the store
 // (wellknown.CheckSystemSecret). It generates a new secret only for a store
 // that no secret was checked against and that has no signing keys or
-// clients, as before the first serve: a client secret hashed with a secret
+// clients, as before the first serve. A client secret hashed with a secret
 // that the server does not use would never match.
 //
 // NOTE: the generation and the binding are not atomic. When a server with

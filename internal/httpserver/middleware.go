@@ -108,9 +108,10 @@ func setSecurityHeaders(next http.Handler) http.Handler {
 
 // limitBody caps the body of every request at maxBytes, so a handler's read
 // fails with *http.MaxBytesError (see IsBodyTooLarge) once it passes the cap.
-// The handler answers, because each API has its own error format: the OAuth
-// endpoints answer 400 invalid_request in JSON (RFC 6749 §5.2), the others
-// 413. A declared Content-Length over the cap fails the first read.
+// The handler writes the error response, because each API has its own
+// format: 400 invalid_request in JSON on the OAuth endpoints (RFC 6749 §5.2),
+// 413 on the others. A declared Content-Length over the cap fails the first
+// read.
 func limitBody(maxBytes int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -36,7 +36,7 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 
 // IsBodyTooLarge reports whether err comes from reading a request body past
 // the limit that the body limit middleware sets, or one that declared a
-// longer Content-Length. A handler answers it in its API's error format.
+// longer Content-Length. A handler responds to it in its API's error format.
 func IsBodyTooLarge(err error) bool {
 	var maxBytesErr *http.MaxBytesError
 	return errors.As(err, &maxBytesErr)
