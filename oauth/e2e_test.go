@@ -202,3 +202,17 @@ func TestClientCredentialsWithOAuth2Client(t *testing.T) {
 	r := e.post("/oauth2/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {"spa"}}, nil)
 	wantOAuthError(t, r, http.StatusBadRequest, "unauthorized_client")
 }
+
+func TestExpiresInIsTheLifetime(t *testing.T) {
+	e := newTestEnv(t)
+	e.addClient("service", "s3cret")
+	// A request in the middle of a second must not lose that fraction.
+	e.clock.Advance(400 * time.Millisecond)
+	r := e.post("/oauth2/token", url.Values{"grant_type": {"client_credentials"}}, basic("service", "s3cret"))
+	if r.status != http.StatusOK {
+		t.Fatalf("token: %d %s", r.status, r.raw)
+	}
+	if got := r.body["expires_in"]; got != float64(600) {
+		t.Errorf("expires_in = %v, want 600 for a 10-minute lifetime", got)
+	}
+}

@@ -344,7 +344,9 @@ func (p *Provider) mayRefresh(c *client, sess *session) bool {
 // most the refresh token lifetime from its login: refreshes do not extend it,
 // so every token of the family expires by then.
 func (p *Provider) setExpiries(r fosite.AccessRequester, c *client, sess *session, now time.Time) {
-	accessExp := now.Add(c.accessTokenLifetime(p.cfg.AccessTokenLifetime)).Truncate(time.Second)
+	// exp is whole seconds; rounding up keeps expires_in at the configured
+	// lifetime instead of one second short.
+	accessExp := ceilSecond(now.Add(c.accessTokenLifetime(p.cfg.AccessTokenLifetime)))
 	if sess.grant == nil {
 		sess.SetExpiresAt(fosite.AccessToken, accessExp)
 		return
@@ -360,6 +362,14 @@ func (p *Provider) setExpiries(r fosite.AccessRequester, c *client, sess *sessio
 	familyExp := sess.grant.ExpiresAt
 	sess.SetExpiresAt(fosite.AccessToken, earliest(accessExp, familyExp))
 	sess.SetExpiresAt(fosite.RefreshToken, familyExp)
+}
+
+// ceilSecond rounds t up to a whole second.
+func ceilSecond(t time.Time) time.Time {
+	if down := t.Truncate(time.Second); !down.Equal(t) {
+		return down.Add(time.Second)
+	}
+	return t
 }
 
 func earliest(a, b time.Time) time.Time {
