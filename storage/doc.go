@@ -18,17 +18,17 @@
 //     an update that sets one field reads and writes back the whole document
 //     on the embedded engine, so it can undo a concurrent write of another
 //     field.
-//   - User and client documents carry a revision number (rev). Users.Update
-//     and Clients.Update replace a document only if rev is still the value
-//     they read, and otherwise read it again and repeat the change. The other
-//     writes of users.go increment rev. On MongoDB that filter is atomic, so
-//     concurrent writers in any number of processes lose no update. On the
-//     embedded engine the filter is checked before the write, not during it.
-//     There, every update and delete of a user or client holds a striped
-//     lock of the Store (writelock.go). That is enough because one server process, with
-//     one Store, owns the data directory, and the CLI, which attaches to that
-//     server's engine, only creates documents. Roles and the other
-//     collections have no revision.
+//   - User, role and client documents carry a revision number (rev).
+//     Users.Update, Roles.Update and Clients.Update replace a document only
+//     if rev is still the value they read, and otherwise read it again and
+//     repeat the change. The other writes of users.go increment rev. On
+//     MongoDB that filter is atomic, so concurrent writers in any number of
+//     processes lose no update. On the embedded engine the filter is checked
+//     before the write, not during it. There, every update and delete of a
+//     user, role or client holds a striped lock of the Store (writelock.go).
+//     That is enough because one server process, with one Store, owns the
+//     data directory, and the CLI, which attaches to that server's engine,
+//     only creates documents. The other collections have no revision.
 //   - A lookup by _id is far cheaper than one by a secondary index on the
 //     embedded engine, so every hot lookup goes by _id. User names and emails
 //     are reached through claim documents whose _id is the normalised key
@@ -40,5 +40,5 @@
 // the embedded engine behind a lock file; users.go, roles.go, clients.go and
 // keys.go hold one repository each; lockout.go counts failed logins;
 // revision.go and writelock.go hold the revision filter and the striped lock
-// of user and client writes.
+// of user, role and client writes.
 package storage

@@ -74,6 +74,9 @@ type Role struct {
 	UpdatedAt   time.Time `bson:"updatedAt" json:"updatedAt"`
 	CreatedBy   string    `bson:"createdBy,omitempty" json:"createdBy,omitempty"`
 	UpdatedBy   string    `bson:"updatedBy,omitempty" json:"updatedBy,omitempty"`
+
+	// Rev is the revision number, kept as on User.
+	Rev int64 `bson:"rev" json:"-"`
 }
 
 // Client is a registered OAuth 2.0 client.

@@ -4,10 +4,11 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
-// maxUpdateAttempts is how many times Users.Update and Clients.Update read,
-// change and write a document before they give up with ErrConflict. Inside
-// one process the striped lock serialises these writes, so a conflict needs
-// a writer in another process or a write outside the repositories.
+// maxUpdateAttempts is how many times Users.Update, Roles.Update and
+// Clients.Update read, change and write a document before they give up with
+// ErrConflict. Inside one process the striped lock serialises these writes,
+// so a conflict needs a writer in another process or a write outside the
+// repositories.
 const maxUpdateAttempts = 5
 
 // revisionFilter matches the document id while its revision is still rev.

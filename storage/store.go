@@ -96,7 +96,7 @@ func Open(opts Options) (*Store, error) {
 	}
 	s.claims = &claims{coll: s.db.Collection(collClaims)}
 	s.Users = &Users{s: s, coll: s.db.Collection(collUsers), locks: newStripedLock()}
-	s.Roles = &Roles{s: s, coll: s.db.Collection(collRoles)}
+	s.Roles = &Roles{s: s, coll: s.db.Collection(collRoles), locks: newStripedLock()}
 	s.Clients = &Clients{s: s, coll: s.db.Collection(collClients), locks: newStripedLock()}
 	s.Keys = &SigningKeys{s: s, coll: s.db.Collection(collSigningKeys)}
 	s.Lockout = &Lockout{s: s, coll: s.db.Collection(collLoginFailures)}
