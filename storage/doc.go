@@ -36,9 +36,9 @@
 //   - TTL indexes are not implemented by the embedded engine: documents with
 //     an expiresAt field are removed by Store.Sweep, which runs periodically.
 //
-// Files: store.go opens the connection and creates indexes; embedded.go runs
-// the embedded engine behind a lock file; users.go, roles.go, clients.go and
-// keys.go hold one repository each; lockout.go counts failed logins;
+// Files: store.go opens the connection and creates indexes, and embedded.go
+// runs the embedded engine behind a lock file. users.go, roles.go, clients.go
+// and keys.go hold one repository each, and lockout.go counts failed logins.
 // revision.go and writelock.go hold the revision filter and the striped lock
 // of user, role and client writes.
 package storage
