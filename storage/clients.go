@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -78,8 +77,7 @@ func (r *Clients) Update(ctx context.Context, id string, change func(c *Client) 
 	if _, err := r.Get(ctx, id); err != nil {
 		return nil, err
 	}
-	return nil, fmt.Errorf("storage: update client %s: %w in each of %d attempts, retry the request",
-		id, ErrConflict, maxUpdateAttempts)
+	return nil, conflictError("client", id)
 }
 
 // Delete removes the client.

@@ -1,6 +1,8 @@
 package storage
 
 import (
+	"fmt"
+
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
@@ -26,3 +28,10 @@ func revisionFilter(id string, rev int64) bson.D {
 // user or client document adds, so that an Update of another process that
 // read the previous revision fails its filter and retries.
 var incrementRevision = bson.E{Key: "$inc", Value: bson.D{{Key: "rev", Value: int64(1)}}}
+
+// conflictError is the error of an Update of the kind's document id that
+// lost the race in every one of its maxUpdateAttempts.
+func conflictError(kind, id string) error {
+	return fmt.Errorf("storage: update %s %s: %w in each of %d attempts, retry the request",
+		kind, id, ErrConflict, maxUpdateAttempts)
+}

@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -155,8 +154,7 @@ func (r *Roles) Update(ctx context.Context, id string, change func(role *Role) e
 		return nil, err
 	}
 	r.releaseReserved(ctx, id, reserved, current)
-	return nil, fmt.Errorf("storage: update role %s: %w in each of %d attempts, retry the request",
-		id, ErrConflict, maxUpdateAttempts)
+	return nil, conflictError("role", id)
 }
 
 // replaceRevision applies change to a copy of old, claims a changed name,

@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -223,8 +222,7 @@ func (r *Users) Update(ctx context.Context, id string, change func(u *User) erro
 		return nil, err
 	}
 	r.releaseReserved(ctx, id, reserved, current)
-	return nil, fmt.Errorf("storage: update user %s: %w in each of %d attempts, retry the request",
-		id, ErrConflict, maxUpdateAttempts)
+	return nil, conflictError("user", id)
 }
 
 // reservedClaim is a name or email claim that Update inserted for a value
