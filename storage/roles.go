@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.uber.org/zap"
 )
 
 // Roles is the role repository. Role names are unique as typed (after
@@ -218,6 +219,8 @@ func (r *Roles) finishRename(ctx context.Context, id, oldName, newName string) e
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		// The claim stays, and claims.reserve takes it over as a leftover
 		// once it is older than orphanAge and the role has another name.
+		r.s.log.Warn("read role after rename failed; the old name stays claimed for now",
+			zap.String("role_id", id), zap.String("old_name", oldName), zap.Error(err))
 		return nil
 	}
 	if err == nil && current.Name == oldName {
